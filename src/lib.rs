@@ -1,0 +1,1 @@
+//! labctl: declarative VirtualBox labs.
