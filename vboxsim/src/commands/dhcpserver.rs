@@ -1,0 +1,313 @@
+//! `VBoxManage dhcpserver add|modify|remove|start|stop|restart|findlease`, with fixed
+//! addresses by MAC and by VM + NIC slot.
+
+use std::net::Ipv4Addr;
+
+use crate::model::ids;
+use crate::model::network::{DhcpServer, FixedAddress, FixedKey};
+use crate::model::state::State;
+use crate::vbox::ctx::Ctx;
+use crate::vbox::getopt::{self, Arg, Item, Opt};
+use crate::vbox::latency;
+use crate::vbox::usage;
+use crate::vbox::vbox_error::{self, VBoxError};
+
+const OPTS: &[Opt] = &[
+    Opt::new("--network", "network", Arg::Str),
+    Opt::new("--netname", "network", Arg::Str),
+    Opt::new("--interface", "interface", Arg::Str),
+    Opt::new("--ifname", "interface", Arg::Str),
+    Opt::new("--server-ip", "ip", Arg::Str),
+    Opt::new("--ip", "ip", Arg::Str),
+    Opt::new("--netmask", "netmask", Arg::Str),
+    Opt::new("--lower-ip", "lower", Arg::Str),
+    Opt::new("--lowerip", "lower", Arg::Str),
+    Opt::new("--upper-ip", "upper", Arg::Str),
+    Opt::new("--upperip", "upper", Arg::Str),
+    Opt::new("--enable", "enable", Arg::None),
+    Opt::new("--disable", "disable", Arg::None),
+    Opt::new("--global", "global", Arg::None),
+    Opt::new("--vm", "vm", Arg::Str),
+    Opt::new("--nic", "nic", Arg::U32),
+    Opt::new("--mac-address", "mac", Arg::Str),
+    Opt::new("--fixed-address", "fixed", Arg::Str),
+    Opt::new("--fixed-addr", "fixed", Arg::Str),
+    Opt::new("--remove-config", "removeconfig", Arg::None),
+];
+
+enum Scope {
+    Global,
+    Vm {
+        uuid: String,
+        name: String,
+        nic: Option<u32>,
+    },
+    Mac(String),
+}
+
+pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let Some(sub) = args.first().cloned() else {
+        return Err(VBoxError::syntax(
+            "Not enough parameters",
+            usage::DHCPSERVER,
+        ));
+    };
+    if !matches!(
+        sub.as_str(),
+        "add" | "modify" | "remove" | "start" | "stop" | "restart" | "findlease"
+    ) {
+        return Err(VBoxError::syntax(
+            format!("Invalid parameter '{sub}'"),
+            usage::DHCPSERVER,
+        ));
+    }
+    let items =
+        getopt::parse(&args[1..], OPTS).map_err(|e| VBoxError::syntax(e.0, usage::DHCPSERVER))?;
+    let state_now = ctx.read()?;
+    let mut network = None;
+    let mut interface = None;
+    let (mut ip, mut mask, mut lower, mut upper, mut enable) = (None, None, None, None, None);
+    let mut scope = Scope::Global;
+    let mut fixed: Vec<FixedAddress> = Vec::new();
+    let mut remove_configs: Vec<FixedKey> = Vec::new();
+    let mut lease_mac = None;
+    for item in items {
+        let Item::Opt { id, value, .. } = item else {
+            let Item::Positional(p) = item else { continue };
+            return Err(VBoxError::syntax(
+                format!("Invalid parameter '{p}'"),
+                usage::DHCPSERVER,
+            ));
+        };
+        let v = value.unwrap_or_default();
+        match id {
+            "network" => network = Some(v),
+            "interface" => interface = Some(v),
+            "ip" => ip = Some(v),
+            "netmask" => mask = Some(v),
+            "lower" => lower = Some(v),
+            "upper" => upper = Some(v),
+            "enable" => enable = Some(true),
+            "disable" => enable = Some(false),
+            "global" => scope = Scope::Global,
+            "vm" => {
+                let i = ctx.find(&state_now, &v, "VBoxManageDHCPServer.cpp")?;
+                let m = &state_now.machines[i];
+                scope = Scope::Vm {
+                    uuid: m.uuid.clone(),
+                    name: m.name.clone(),
+                    nic: None,
+                };
+            }
+            "nic" => {
+                let n = getopt::parse_u32(&v).unwrap_or(0);
+                match &mut scope {
+                    Scope::Vm { nic, .. } if (1..=8).contains(&n) => *nic = Some(n),
+                    Scope::Vm { .. } => {
+                        return Err(VBoxError::argument(format!("invalid NIC number: {n}")));
+                    }
+                    _ => {
+                        return Err(VBoxError::argument(
+                            "--nic option requires a preceding --vm option",
+                        ));
+                    }
+                }
+            }
+            "mac" => {
+                let mac = ids::parse_mac_loose(&v)
+                    .ok_or_else(|| VBoxError::argument(format!("Malformed MAC address: {v}")))?;
+                if sub == "findlease" {
+                    lease_mac = Some(mac);
+                } else {
+                    scope = Scope::Mac(mac);
+                }
+            }
+            "fixed" => {
+                if v.parse::<Ipv4Addr>().is_err() {
+                    return Err(VBoxError::argument(format!("Malformed IPv4 address: {v}")));
+                }
+                let key = match &scope {
+                    Scope::Global => {
+                        return Err(VBoxError::argument(
+                            "--fixed-address can only be applied to a VM NIC or an MAC address",
+                        ));
+                    }
+                    Scope::Vm { nic: None, .. } => {
+                        return Err(VBoxError::argument("Missing --nic option for --vm option"));
+                    }
+                    Scope::Vm {
+                        uuid,
+                        name,
+                        nic: Some(n),
+                    } => FixedKey::VmNic {
+                        vm_uuid: uuid.clone(),
+                        vm_name: name.clone(),
+                        nic: *n,
+                    },
+                    Scope::Mac(mac) => FixedKey::Mac(mac.clone()),
+                };
+                fixed.push(FixedAddress { key, ip: v });
+            }
+            "removeconfig" => match &scope {
+                Scope::Vm {
+                    uuid,
+                    name,
+                    nic: Some(n),
+                } => remove_configs.push(FixedKey::VmNic {
+                    vm_uuid: uuid.clone(),
+                    vm_name: name.clone(),
+                    nic: *n,
+                }),
+                Scope::Mac(mac) => remove_configs.push(FixedKey::Mac(mac.clone())),
+                _ => {
+                    return Err(VBoxError::argument(
+                        "--remove-config requires a --vm/--nic or --mac-address scope",
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    let net_name = match (network, interface) {
+        (Some(_), Some(_)) => {
+            return Err(VBoxError::argument(
+                "Either --network or --interface, not both",
+            ));
+        }
+        (Some(n), None) => n,
+        (None, Some(i)) => format!("HostInterfaceNetworking-{i}"),
+        (None, None) => {
+            return Err(VBoxError::argument(
+                "You need to specify either --network or --interface",
+            ));
+        }
+    };
+    if sub == "findlease" {
+        let Some(mac) = lease_mac else {
+            return Err(VBoxError::argument("findlease requires --mac-address"));
+        };
+        return findlease(&state_now, &net_name, &mac);
+    }
+    for (label, value) in [
+        ("--server-ip", &ip),
+        ("--netmask", &mask),
+        ("--lower-ip", &lower),
+        ("--upper-ip", &upper),
+    ] {
+        if let Some(v) = value {
+            if v.parse::<Ipv4Addr>().is_err() {
+                return Err(VBoxError::argument(format!(
+                    "Malformed IPv4 address for {label}: {v}"
+                )));
+            }
+        }
+    }
+    ctx.latency.sleep(latency::NETWORK_CHANGE);
+    ctx.update(|state| {
+        let existing = state.dhcp(&net_name);
+        match sub.as_str() {
+            "add" => {
+                if existing.is_some() {
+                    return Err(VBoxError::argument("DHCP server already exists"));
+                }
+                let missing = [
+                    ("--ip", &ip),
+                    ("--netmask", &mask),
+                    ("--lowerip", &lower),
+                    ("--upperip", &upper),
+                ]
+                .iter()
+                .find(|(_, v)| v.is_none())
+                .map(|(n, _)| *n);
+                if let Some(n) = missing {
+                    return Err(VBoxError::argument(format!("Missing required option: {n}")));
+                }
+                let mut d = DhcpServer {
+                    network: net_name.clone(),
+                    ip: ip.clone().unwrap_or_default(),
+                    mask: mask.clone().unwrap_or_default(),
+                    lower: lower.clone().unwrap_or_default(),
+                    upper: upper.clone().unwrap_or_default(),
+                    enabled: enable.unwrap_or(false),
+                    fixed: Vec::new(),
+                };
+                merge_fixed(&mut d, &fixed, &remove_configs);
+                state.dhcpservers.push(d);
+            }
+            "modify" => {
+                let i =
+                    existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
+                let d = &mut state.dhcpservers[i];
+                if let Some(v) = &ip {
+                    d.ip = v.clone();
+                }
+                if let Some(v) = &mask {
+                    d.mask = v.clone();
+                }
+                if let Some(v) = &lower {
+                    d.lower = v.clone();
+                }
+                if let Some(v) = &upper {
+                    d.upper = v.clone();
+                }
+                if let Some(e) = enable {
+                    d.enabled = e;
+                }
+                merge_fixed(d, &fixed, &remove_configs);
+            }
+            "remove" => {
+                let i =
+                    existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
+                state.dhcpservers.remove(i);
+                state.leases.remove(&net_name);
+            }
+            _ => {
+                let i =
+                    existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
+                if sub == "stop" {
+                    state.dhcpservers[i].enabled = false;
+                } else if sub == "restart" {
+                    state.leases.remove(&net_name);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn merge_fixed(d: &mut DhcpServer, fixed: &[FixedAddress], remove: &[FixedKey]) {
+    d.fixed.retain(|f| !remove.contains(&f.key));
+    for f in fixed {
+        d.fixed.retain(|old| old.key != f.key);
+        d.fixed.push(f.clone());
+    }
+}
+
+fn findlease(state: &State, network: &str, mac: &str) -> Result<(), VBoxError> {
+    let ip = state.leases.get(network).and_then(|l| l.get(mac)).cloned();
+    let Some(ip) = ip else {
+        return Err(VBoxError::com(
+            format!("Could not find a lease for {}", ids::mac_colon(mac)),
+            vbox_error::VBOX_E_OBJECT_NOT_FOUND,
+            "DHCPServerWrap",
+            "IDHCPServer",
+            vbox_error::context(
+                "FindLeaseByMAC(bstrMacAddress.raw(), 0, ...)",
+                1120,
+                "VBoxManageDHCPServer.cpp",
+            ),
+        ));
+    };
+    let now = ids::now_ns() / 1_000_000_000;
+    let fmt = |secs: u64| {
+        let iso = ids::iso_ms(secs * 1_000_000_000);
+        format!("{}Z ({secs})", &iso[..19])
+    };
+    println!("IP Address:  {ip}");
+    println!("MAC Address: {}", ids::mac_colon(mac));
+    println!("State:       acked");
+    println!("Issued:      {}", fmt(now));
+    println!("Expire:      {}", fmt(now + 1200));
+    println!("TTL:         1200 sec, currently 1200 sec left");
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `VBoxManage setextradata|getextradata <vm>|global` and `setproperty machinefolder`.
+
+use crate::vbox::ctx::Ctx;
+use crate::vbox::usage;
+use crate::vbox::vbox_error::VBoxError;
+
+const FILE: &str = "VBoxManageMisc.cpp";
+
+pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let (target, key, value) = match args {
+        [t, k] => (t, k, None),
+        [t, k, v] => (t, k, Some(v.clone())),
+        _ => return Err(VBoxError::syntax("Not enough parameters", usage::EXTRADATA)),
+    };
+    ctx.update(|state| {
+        let map = if target == "global" {
+            &mut state.extradata
+        } else {
+            let idx = ctx.find(state, target, FILE)?;
+            &mut state.machines[idx].extradata
+        };
+        match value.filter(|v| !v.is_empty()) {
+            Some(v) => map.insert(key.clone(), v),
+            None => map.remove(key),
+        };
+        if target != "global" {
+            if let Some(idx) = state.find(target) {
+                let _ = crate::settings_file::write(&state.machines[idx]);
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn get(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let [target, key] = args else {
+        return Err(VBoxError::syntax(
+            "Incorrect number of parameters",
+            usage::EXTRADATA,
+        ));
+    };
+    let state = ctx.read()?;
+    let map = if target == "global" {
+        &state.extradata
+    } else {
+        &state.machines[ctx.find(&state, target, FILE)?].extradata
+    };
+    if key == "enumerate" {
+        for (k, v) in map {
+            println!("Key: {k}, Value: {v}");
+        }
+    } else {
+        match map.get(key) {
+            Some(v) => println!("Value: {v}"),
+            None => println!("No value set!"),
+        }
+    }
+    Ok(())
+}
+
+pub fn setproperty(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    match args {
+        [p, v] if p == "machinefolder" => ctx.update(|state| {
+            state.machine_folder = if v == "default" {
+                None
+            } else {
+                Some(v.clone())
+            };
+            Ok(())
+        }),
+        [p, _]
+            if matches!(
+                p.as_str(),
+                "hwvirtexclusive"
+                    | "vrdeauthlibrary"
+                    | "websrvauthlibrary"
+                    | "loghistorycount"
+                    | "language"
+                    | "proxymode"
+                    | "proxyurl"
+            ) =>
+        {
+            Ok(())
+        }
+        [p, _] => Err(VBoxError::syntax(
+            format!("Invalid parameter '{p}'"),
+            usage::SETPROPERTY,
+        )),
+        _ => Err(VBoxError::syntax(
+            "Incorrect number of parameters",
+            usage::SETPROPERTY,
+        )),
+    }
+}

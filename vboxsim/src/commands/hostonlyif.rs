@@ -1,0 +1,291 @@
+//! `VBoxManage hostonlyif create|remove|ipconfig`, with the 6.1.28+ allowed-range check.
+
+use std::net::Ipv4Addr;
+
+use crate::model::network::HostOnlyIf;
+use crate::vbox::ctx::Ctx;
+use crate::vbox::getopt::{self, Arg, Item, Opt};
+use crate::vbox::latency;
+use crate::vbox::usage;
+use crate::vbox::vbox_error::{self, VBoxError};
+
+const IPCONFIG_OPTS: &[Opt] = &[
+    Opt::new("--dhcp", "dhcp", Arg::None),
+    Opt::new("-d", "dhcp", Arg::None),
+    Opt::new("--ip", "ip", Arg::Str),
+    Opt::new("-a", "ip", Arg::Str),
+    Opt::new("--netmask", "netmask", Arg::Str),
+    Opt::new("-m", "netmask", Arg::Str),
+    Opt::new("--ipv6", "ipv6", Arg::Str),
+    Opt::new("-b", "ipv6", Arg::Str),
+    Opt::new("--netmasklengthv6", "len6", Arg::U32),
+    Opt::new("-l", "len6", Arg::U32),
+];
+
+pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let Some(sub) = args.first() else {
+        return Err(VBoxError::syntax(
+            "Not enough parameters",
+            usage::HOSTONLYIF,
+        ));
+    };
+    match sub.as_str() {
+        "create" => create(ctx, &args[1..]),
+        "remove" => remove(ctx, &args[1..]),
+        "ipconfig" => ipconfig(ctx, &args[1..]),
+        other => Err(VBoxError::syntax(
+            format!("Invalid parameter '{other}'"),
+            usage::HOSTONLYIF,
+        )),
+    }
+}
+
+fn not_found(name: &str) -> VBoxError {
+    VBoxError::com(
+        format!("The host network interface named '{name}' could not be found"),
+        vbox_error::E_INVALIDARG,
+        "HostWrap",
+        "IHost",
+        vbox_error::context(
+            "FindHostNetworkInterfaceByName(name.raw(), hif.asOutParam())",
+            242,
+            "VBoxManageHostonly.cpp",
+        ),
+    )
+}
+
+fn create(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let mut opts = Vec::new();
+    if ctx.v7() {
+        opts.push(Opt::new("--machinereadable", "mr", Arg::None));
+    }
+    let items =
+        getopt::parse(args, &opts).map_err(|e| VBoxError::syntax(e.0, usage::HOSTONLYIF))?;
+    let mut machine_readable = false;
+    for item in items {
+        match item {
+            Item::Opt { id: "mr", .. } => machine_readable = true,
+            Item::Positional(p) => {
+                return Err(VBoxError::syntax(
+                    format!("Invalid parameter '{p}'"),
+                    usage::HOSTONLYIF,
+                ));
+            }
+            Item::Opt { .. } => {}
+        }
+    }
+    let failing = ctx.update(|state| {
+        if state.faults.hostonly_create_fail > 0 {
+            state.faults.hostonly_create_fail -= 1;
+            return Ok(true);
+        }
+        Ok(false)
+    })?;
+    if failing {
+        if !machine_readable {
+            eprintln!("0%...");
+            eprintln!("Progress state: NS_ERROR_FAILURE");
+        }
+        return Err(VBoxError::Com {
+            message: vec![
+                "Failed to create the host-only adapter".into(),
+                "VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory".into(),
+            ],
+            code: vbox_error::NS_ERROR_FAILURE,
+            component: "HostNetworkInterfaceWrap",
+            interface: "IHostNetworkInterface",
+            context: vbox_error::context("RTEXITCODE handleCreate(HandlerArg *)", 95, "VBoxManageHostonly.cpp"),
+            exit: 1,
+        });
+    }
+    ctx.latency.sleep(latency::NETWORK_CHANGE);
+    let name = ctx.update(|state| {
+        let n = (0..)
+            .find(|n| state.hostonly(&format!("vboxnet{n}")).is_none())
+            .unwrap_or(0);
+        let name = format!("vboxnet{n}");
+        state.hostonlyifs.push(HostOnlyIf {
+            name: name.clone(),
+            guid: format!("786f6276-656e-4{n:x}74-8000-0a00270000{n:02x}"),
+            ip: format!("192.168.{}.1", 56 + n.min(199)),
+            mask: "255.255.255.0".into(),
+            ipv6: String::new(),
+            ipv6_len: 0,
+            mac: format!("0a:00:27:00:00:{n:02x}"),
+            dhcp: false,
+        });
+        Ok(name)
+    })?;
+    if machine_readable {
+        print!("{name}");
+    } else {
+        ctx.progress(latency::NETWORK_CHANGE);
+        println!("Interface '{name}' was successfully created");
+    }
+    Ok(())
+}
+
+fn remove(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    if args.len() != 1 {
+        return Err(VBoxError::syntax(
+            "Not enough parameters",
+            usage::HOSTONLYIF,
+        ));
+    }
+    let name = &args[0];
+    ctx.update(|state| {
+        let i = state.hostonly(name).ok_or_else(|| not_found(name))?;
+        state.hostonlyifs.remove(i);
+        Ok(())
+    })?;
+    ctx.progress(latency::NETWORK_CHANGE);
+    Ok(())
+}
+
+fn ipconfig(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
+    let items = getopt::parse(args, IPCONFIG_OPTS)
+        .map_err(|e| VBoxError::syntax(e.0, usage::HOSTONLYIF))?;
+    let mut name = None;
+    let (mut dhcp, mut ip, mut mask, mut ipv6, mut len6) = (false, None, None, None, None);
+    for item in items {
+        match item {
+            Item::Positional(p) if name.is_none() => name = Some(p),
+            Item::Positional(p) => {
+                return Err(VBoxError::syntax(
+                    format!("Invalid parameter '{p}'"),
+                    usage::HOSTONLYIF,
+                ));
+            }
+            Item::Opt { id: "dhcp", .. } => dhcp = true,
+            Item::Opt {
+                id: "ip", value, ..
+            } => ip = value,
+            Item::Opt {
+                id: "netmask",
+                value,
+                ..
+            } => mask = value,
+            Item::Opt {
+                id: "ipv6", value, ..
+            } => ipv6 = value,
+            Item::Opt {
+                id: "len6", value, ..
+            } => len6 = value.and_then(|v| getopt::parse_u32(&v)),
+            Item::Opt { .. } => {}
+        }
+    }
+    let Some(name) = name else {
+        return Err(VBoxError::syntax(
+            "No interface name was specified",
+            usage::HOSTONLYIF,
+        ));
+    };
+    let v4 = ip.is_some() || mask.is_some();
+    let v6 = ipv6.is_some() || len6.is_some();
+    if dhcp && (v4 || v6) {
+        return Err(VBoxError::syntax(
+            "You can not use --dhcp with static ip configuration parameters: --ip, --netmask, --ipv6 and --netmasklengthv6.",
+            usage::HOSTONLYIF,
+        ));
+    }
+    if v4 && v6 {
+        return Err(VBoxError::syntax(
+            "You can not use ipv4 configuration (--ip and --netmask) with ipv6 (--ipv6 and --netmasklengthv6) simultaneously.",
+            usage::HOSTONLYIF,
+        ));
+    }
+    if !dhcp && ip.is_none() && ipv6.is_none() {
+        return Err(VBoxError::syntax(
+            "Neither -dhcp nor -ip nor -ipv6 was specfified",
+            usage::HOSTONLYIF,
+        ));
+    }
+    let ipconfig_context = vbox_error::context(
+        "EnableStaticIPConfig(Bstr(pszIp).raw(), Bstr(pszNetmask).raw())",
+        242,
+        "VBoxManageHostonly.cpp",
+    );
+    if let Some(ip_text) = &ip {
+        let parsed: Option<Ipv4Addr> = ip_text.parse().ok();
+        let mask_ok = mask
+            .as_deref()
+            .map(|m| m.parse::<Ipv4Addr>().is_ok())
+            .unwrap_or(true);
+        if parsed.is_none() || !mask_ok {
+            return Err(VBoxError::com(
+                "Invalid IP address or netmask",
+                vbox_error::E_INVALIDARG,
+                "HostNetworkInterfaceWrap",
+                "IHostNetworkInterface",
+                ipconfig_context,
+            ));
+        }
+        if ctx.emu.restricts_hostonly_ranges() && !allowed(parsed.unwrap_or(Ipv4Addr::UNSPECIFIED))
+        {
+            return Err(VBoxError::Bare {
+                code: vbox_error::E_ACCESSDENIED,
+                text: "Access denied",
+                context: ipconfig_context,
+            });
+        }
+    }
+    ctx.latency.sleep(latency::NETWORK_CHANGE);
+    ctx.update(|state| {
+        let i = state.hostonly(&name).ok_or_else(|| not_found(&name))?;
+        let h = &mut state.hostonlyifs[i];
+        if dhcp {
+            h.dhcp = true;
+        }
+        if let Some(ip) = &ip {
+            h.dhcp = false;
+            h.ip = ip.clone();
+            h.mask = mask.clone().unwrap_or_else(|| "255.255.255.0".into());
+        }
+        if let Some(v6) = &ipv6 {
+            h.ipv6 = v6.clone();
+            h.ipv6_len = len6.unwrap_or(64);
+        }
+        Ok(())
+    })
+}
+
+/// 192.168.56.0/21, plus the ranges of `networks.conf` (`VBOXSIM_NETWORKS_CONF`, else
+/// `/etc/vbox/networks.conf`): lines starting with `*`, then space-separated CIDRs.
+pub fn allowed(ip: Ipv4Addr) -> bool {
+    let mut ranges = vec![(Ipv4Addr::new(192, 168, 56, 0), 21u32)];
+    let path =
+        std::env::var("VBOXSIM_NETWORKS_CONF").unwrap_or_else(|_| "/etc/vbox/networks.conf".into());
+    if let Ok(text) = std::fs::read_to_string(path) {
+        for line in text.lines() {
+            let Some(rest) = line.trim().strip_prefix('*') else {
+                continue;
+            };
+            for cidr in rest.split('#').next().unwrap_or("").split_whitespace() {
+                if let Some((net, len)) = cidr.split_once('/') {
+                    if let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) {
+                        ranges.push((net, len));
+                    }
+                }
+            }
+        }
+    }
+    ranges.iter().any(|(net, len)| {
+        let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+        (u32::from(ip) & mask) == (u32::from(*net) & mask)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_allowed_range() {
+        assert!(allowed(Ipv4Addr::new(192, 168, 56, 1)));
+        assert!(allowed(Ipv4Addr::new(192, 168, 63, 1)));
+        assert!(
+            !allowed(Ipv4Addr::new(192, 168, 64, 1))
+                || std::path::Path::new("/etc/vbox/networks.conf").exists()
+        );
+    }
+}

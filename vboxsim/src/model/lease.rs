@@ -1,0 +1,151 @@
+//! Where each enabled NIC of a starting VM is plugged and which address it gets: the DHCP
+//! server's rules (fixed by VM/slot, fixed by MAC, else a lease from the range), or plain NAT's
+//! fixed 10.0.2.15.
+
+use std::net::Ipv4Addr;
+
+use crate::model::network::FixedKey;
+use crate::model::nic::Attachment;
+use crate::model::state::State;
+
+/// The network segment a NIC is plugged into.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Segment {
+    HostOnly(String),
+    NatNetwork(String),
+    Intnet(String),
+    /// Plain NAT: a private link to this NIC's own NAT engine.
+    Nat,
+    /// Enabled but not connected (null, bridged, generic).
+    Unplugged,
+}
+
+/// One NIC as the guest sees it.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct NicLease {
+    pub slot: u32,
+    pub mac: String,
+    pub cable: bool,
+    pub segment: Segment,
+    /// Address and prefix length, if the segment hands one out.
+    pub addr: Option<(Ipv4Addr, u32)>,
+    pub gateway: Option<Ipv4Addr>,
+}
+
+fn prefix_of(mask: &str) -> u32 {
+    mask.parse::<Ipv4Addr>()
+        .map(|m| u32::from(m).count_ones())
+        .unwrap_or(24)
+}
+
+/// Computes (and records, for dynamic leases) the addresses of machine `idx`'s NICs.
+pub fn plan(state: &mut State, idx: usize) -> Vec<NicLease> {
+    let m = state.machines[idx].clone();
+    let mut out = Vec::new();
+    for (i, nic) in m.hw.nics.iter().enumerate() {
+        if !nic.enabled() {
+            continue;
+        }
+        let slot = i as u32 + 1;
+        let (segment, dhcp_net, gateway) = match nic.attachment {
+            Attachment::Hostonly => (
+                Segment::HostOnly(nic.hostonly_adapter.clone()),
+                Some(format!("HostInterfaceNetworking-{}", nic.hostonly_adapter)),
+                None,
+            ),
+            Attachment::Natnetwork => {
+                let gw = state
+                    .natnets
+                    .iter()
+                    .find(|n| n.name == nic.nat_network)
+                    .and_then(|n| crate::commands::natnetwork::gateway(&n.cidr).parse().ok());
+                let dhcp_on = state
+                    .natnets
+                    .iter()
+                    .any(|n| n.name == nic.nat_network && n.dhcp);
+                (
+                    Segment::NatNetwork(nic.nat_network.clone()),
+                    dhcp_on.then(|| nic.nat_network.clone()),
+                    gw,
+                )
+            }
+            Attachment::Intnet => (
+                Segment::Intnet(nic.intnet.clone()),
+                Some(nic.intnet.clone()),
+                None,
+            ),
+            Attachment::Nat => {
+                let (net, len) = if nic.natnet == "nat" || nic.natnet.is_empty() {
+                    (Ipv4Addr::new(10, 0, 2, 0), 24)
+                } else {
+                    crate::commands::natnetwork::parse_cidr(&nic.natnet)
+                        .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24))
+                };
+                let base = u32::from(net);
+                out.push(NicLease {
+                    slot,
+                    mac: nic.mac.clone(),
+                    cable: nic.cable,
+                    segment: Segment::Nat,
+                    addr: Some((Ipv4Addr::from(base + 15), len)),
+                    gateway: Some(Ipv4Addr::from(base + 2)),
+                });
+                continue;
+            }
+            _ => (Segment::Unplugged, None, None),
+        };
+        let addr = dhcp_net.and_then(|net| lease(state, &net, &m.uuid, slot, &nic.mac));
+        out.push(NicLease {
+            slot,
+            mac: nic.mac.clone(),
+            cable: nic.cable,
+            segment,
+            addr,
+            gateway,
+        });
+    }
+    out
+}
+
+fn lease(
+    state: &mut State,
+    network: &str,
+    vm_uuid: &str,
+    slot: u32,
+    mac: &str,
+) -> Option<(Ipv4Addr, u32)> {
+    let server = state
+        .dhcpservers
+        .iter()
+        .find(|d| d.network == network && d.enabled)?
+        .clone();
+    let prefix = prefix_of(&server.mask);
+    let fixed = server.fixed.iter().find(|f| matches!(&f.key, FixedKey::VmNic { vm_uuid: u, nic, .. } if u == vm_uuid && *nic == slot))
+        .or_else(|| server.fixed.iter().find(|f| f.key == FixedKey::Mac(mac.to_string())));
+    if let Some(f) = fixed {
+        let ip: Ipv4Addr = f.ip.parse().ok()?;
+        state
+            .leases
+            .entry(network.to_string())
+            .or_default()
+            .insert(mac.to_string(), ip.to_string());
+        return Some((ip, prefix));
+    }
+    let leases = state.leases.entry(network.to_string()).or_default();
+    if let Some(ip) = leases.get(mac) {
+        return Some((ip.parse().ok()?, prefix));
+    }
+    let lower = u32::from(server.lower.parse::<Ipv4Addr>().ok()?);
+    let upper = u32::from(server.upper.parse::<Ipv4Addr>().ok()?);
+    let taken: Vec<String> = leases
+        .values()
+        .cloned()
+        .chain(server.fixed.iter().map(|f| f.ip.clone()))
+        .chain(std::iter::once(server.ip.clone()))
+        .collect();
+    let ip = (lower..=upper)
+        .map(Ipv4Addr::from)
+        .find(|ip| !taken.contains(&ip.to_string()))?;
+    leases.insert(mac.to_string(), ip.to_string());
+    Some((ip, prefix))
+}

@@ -1,0 +1,64 @@
+//! Everything one VirtualBox (one `VBOX_USER_HOME`) knows: machines, networks, faults.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ids::parse_uuid;
+use crate::model::machine::Machine;
+use crate::model::network::{DhcpServer, HostOnlyIf, NatNetwork};
+
+/// Fault-injection counters that must survive across VBoxManage processes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Faults {
+    /// The next N write-lock commands fail with the lock error.
+    pub lock_writes: u32,
+    /// The next N `startvm` fail as a VM process dying during startup.
+    pub startvm_fail: u32,
+    /// The next N `startvm` succeed but exit 1 (printing the success text).
+    pub startvm_exit1: u32,
+    /// Extra milliseconds every `startvm` takes.
+    pub startvm_delay_ms: u64,
+    /// The next N `hostonlyif create` fail (`/dev/vboxnetctl`).
+    pub hostonly_create_fail: u32,
+    /// Guests started while this is set never start sshd.
+    pub no_sshd: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub machines: Vec<Machine>,
+    pub hostonlyifs: Vec<HostOnlyIf>,
+    pub natnets: Vec<NatNetwork>,
+    pub dhcpservers: Vec<DhcpServer>,
+    pub extradata: BTreeMap<String, String>,
+    /// `setproperty machinefolder`; None = `$HOME/VirtualBox VMs`.
+    pub machine_folder: Option<String>,
+    pub faults: Faults,
+    /// Dynamic DHCP leases: network name → (MAC → IP).
+    pub leases: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl State {
+    /// Finds a machine by UUID first, then by name (first match wins, as in VirtualBox).
+    pub fn find(&self, key: &str) -> Option<usize> {
+        if let Some(uuid) = parse_uuid(key) {
+            if let Some(i) = self.machines.iter().position(|m| m.uuid == uuid) {
+                return Some(i);
+            }
+        }
+        self.machines.iter().position(|m| m.name == key)
+    }
+
+    pub fn hostonly(&self, name: &str) -> Option<usize> {
+        self.hostonlyifs.iter().position(|h| h.name == name)
+    }
+
+    pub fn natnet(&self, name: &str) -> Option<usize> {
+        self.natnets.iter().position(|n| n.name == name)
+    }
+
+    pub fn dhcp(&self, network: &str) -> Option<usize> {
+        self.dhcpservers.iter().position(|d| d.network == network)
+    }
+}

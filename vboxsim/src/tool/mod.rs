@@ -1,0 +1,40 @@
+//! vboxsim's own command line (everything that is not VBoxManage).
+
+pub mod fault;
+
+use crate::vbox::vboxmanage;
+
+pub const USAGE: &str = "usage:
+  vboxsim vboxmanage ARGS...                 behave as VBoxManage (also: invoke as 'VBoxManage')
+  vboxsim world create NAME [--replace]      create an isolated world (network namespace + state)
+  vboxsim world exec NAME -- CMD [ARGS...]   run CMD as the world's host
+  vboxsim world destroy NAME                 stop the world's VMs, remove its namespace and state
+  vboxsim world list                         list worlds
+  vboxsim make-ova --out FILE.ova --user NAME [--password PW] [--authorized-key FILE.pub]...
+                   [--name VMNAME] [--memory MB] [--cpus N] [--nics N]
+  vboxsim fault lock-writes N | startvm-fail N | startvm-exit1 N | startvm-delay MS |
+                hostonly-create-fail N | no-sshd on|off | clear | show
+";
+
+/// Dispatches `vboxsim SUBCOMMAND ...`.
+pub fn dispatch(args: Vec<String>) -> i32 {
+    let Some(cmd) = args.first().cloned() else {
+        eprint!("{USAGE}");
+        return 2;
+    };
+    let rest = args[1..].to_vec();
+    match cmd.as_str() {
+        "vboxmanage" | "VBoxManage" => vboxmanage::run("VBoxManage", rest),
+        "make-ova" => crate::appliance::make_ova::main(&rest),
+        "fault" => fault::main(&rest),
+        "vm-process" => crate::vm::vm_process::main(&rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            0
+        }
+        other => {
+            eprintln!("vboxsim: unknown command '{other}'\n{USAGE}");
+            2
+        }
+    }
+}

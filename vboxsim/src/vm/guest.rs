@@ -1,0 +1,94 @@
+//! The guest a VM process runs. `none` is a hollow guest (the VM exists for VirtualBox's state
+//! machine, but nothing boots); `namespace` is a real Linux guest (see `vm::namespace`).
+
+use std::time::Duration;
+
+use crate::model::lease::NicLease;
+use crate::model::machine::Machine;
+use crate::store::Store;
+
+/// Which guest backend runs VMs: `VBOXSIM_GUEST=none|namespace`; by default real guests inside
+/// a world (`VBOXSIM_WORLD` set) and hollow ones elsewhere, because outside a world there is no
+/// private network namespace to put the VMs' networks in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Hollow,
+    Namespace,
+}
+
+impl Backend {
+    pub fn from_env() -> Result<Backend, String> {
+        match std::env::var("VBOXSIM_GUEST").ok().as_deref() {
+            Some("none") => Ok(Backend::Hollow),
+            Some("namespace") => Ok(Backend::Namespace),
+            Some("") | None => {
+                if std::env::var_os("VBOXSIM_WORLD").is_some_and(|w| !w.is_empty()) {
+                    Ok(Backend::Namespace)
+                } else {
+                    Ok(Backend::Hollow)
+                }
+            }
+            Some(other) => Err(format!(
+                "VBOXSIM_GUEST must be 'none' or 'namespace', not '{other}'"
+            )),
+        }
+    }
+}
+
+enum Kind {
+    Hollow { halted: bool },
+}
+
+pub struct Guest {
+    leases: Vec<NicLease>,
+    kind: Kind,
+}
+
+impl Guest {
+    pub fn power_on(_store: &Store, m: &Machine) -> Result<Guest, String> {
+        let kind = match Backend::from_env()? {
+            Backend::Hollow => Kind::Hollow { halted: false },
+            Backend::Namespace => return Err("real guests need vboxsim's namespace backend".into()),
+        };
+        Ok(Guest {
+            leases: m.nic_leases.clone(),
+            kind,
+        })
+    }
+
+    pub fn leases(&self) -> &[NicLease] {
+        &self.leases
+    }
+
+    /// True once the guest's services (sshd) are up.
+    pub fn is_up(&mut self) -> bool {
+        match &mut self.kind {
+            Kind::Hollow { halted } => !*halted,
+        }
+    }
+
+    /// Hard power off.
+    pub fn kill(&mut self) {
+        match &mut self.kind {
+            Kind::Hollow { halted } => *halted = true,
+        }
+    }
+
+    /// ACPI shutdown: services stopped cleanly, then halt; killed after `timeout`.
+    pub fn shutdown(&mut self, _timeout: Duration) {
+        match &mut self.kind {
+            Kind::Hollow { halted } => *halted = true,
+        }
+    }
+
+    /// Applies runtime changes (pause/resume, cable, NAT forwards) from the machine's state.
+    pub fn reload(&mut self, m: &Machine) {
+        let _ = m;
+    }
+
+    pub fn has_exited(&mut self) -> bool {
+        match &mut self.kind {
+            Kind::Hollow { .. } => false,
+        }
+    }
+}
