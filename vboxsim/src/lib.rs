@@ -8,11 +8,13 @@ pub mod appliance;
 pub mod commands;
 pub mod layers;
 pub mod model;
+pub mod net;
 pub mod settings_file;
 pub mod store;
 pub mod tool;
 pub mod vbox;
 pub mod vm;
+pub mod world;
 
 use std::ffi::OsString;
 

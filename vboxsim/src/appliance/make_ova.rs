@@ -11,7 +11,7 @@ use crate::appliance::vmdk;
 use crate::model::ids;
 
 /// Where the appliance's login user lives on the disk (relative to the guest's root).
-pub const USER_FILE: &str = "var/lib/vboxsim/appliance/user.json";
+pub const USER_FILE: &str = "var/lib/vboxsim-guest/appliance/user.json";
 
 /// The user record carried on the disk.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
@@ -141,8 +141,8 @@ fn seed_tar(user: &ApplianceUser) -> Result<Vec<u8>, String> {
     };
     dir("var/")?;
     dir("var/lib/")?;
-    dir("var/lib/vboxsim/")?;
-    dir("var/lib/vboxsim/appliance/")?;
+    dir("var/lib/vboxsim-guest/")?;
+    dir("var/lib/vboxsim-guest/appliance/")?;
     let mut h = tar::Header::new_ustar();
     h.set_mode(0o600);
     h.set_size(json.len() as u64);

@@ -116,6 +116,7 @@ fn create(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         });
         Ok(name)
     })?;
+    ctx.sync_networks()?;
     if machine_readable {
         print!("{name}");
     } else {
@@ -138,6 +139,7 @@ fn remove(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         state.hostonlyifs.remove(i);
         Ok(())
     })?;
+    ctx.sync_networks()?;
     ctx.progress(latency::NETWORK_CHANGE);
     Ok(())
 }
@@ -246,7 +248,8 @@ fn ipconfig(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             h.ipv6_len = len6.unwrap_or(64);
         }
         Ok(())
-    })
+    })?;
+    ctx.sync_networks()
 }
 
 /// 192.168.56.0/21, plus the ranges of `networks.conf` (`VBOXSIM_NETWORKS_CONF`, else

@@ -192,7 +192,14 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         return Err(VBoxError::syntax("Invalid parameter", usage::NATNETWORK));
     }
     ctx.latency.sleep(latency::NETWORK_CHANGE);
-    ctx.update(|state| match sub.as_str() {
+    ctx.update(|state| natnet_change(ctx, state, sub, &netname, &req))?;
+    ctx.sync_networks()
+}
+
+fn natnet_change(ctx: &Ctx, state: &mut State, sub: &str, netname: &str, req: &Request) -> Result<(), VBoxError> {
+    let _ = ctx;
+    let netname = netname.to_string();
+    match sub {
         "add" => {
             let Some(network) = req.network.clone() else {
                 return Err(VBoxError::argument(
@@ -251,7 +258,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             Ok(())
         }
         _ => Ok(()),
-    })
+    }
 }
 
 /// Keeps the NAT network's DHCP server object in step with its `--dhcp` setting.

@@ -27,6 +27,8 @@ pub fn dispatch(args: Vec<String>) -> i32 {
         "vboxmanage" | "VBoxManage" => vboxmanage::run("VBoxManage", rest),
         "make-ova" => crate::appliance::make_ova::main(&rest),
         "fault" => fault::main(&rest),
+        "world" => crate::world::main(&rest),
+        "guest-init" => crate::vm::guest_init::main(&rest),
         "vm-process" => crate::vm::vm_process::main(&rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");

@@ -82,6 +82,15 @@ impl Ctx {
         Ok(())
     }
 
+    /// Inside a world, brings the host's bridges in line with the networks in the state.
+    pub fn sync_networks(&self) -> Result<(), VBoxError> {
+        if !crate::net::host_net::in_world() {
+            return Ok(());
+        }
+        let state = self.read()?;
+        crate::net::host_net::sync(&state).map_err(internal)
+    }
+
     /// `0%...10%...100%` on stderr, spread over `real_seconds` of modelled time.
     pub fn progress(&self, real_seconds: f64) {
         let step = self.latency.of(real_seconds) / 10;

@@ -37,6 +37,7 @@ impl Backend {
 
 enum Kind {
     Hollow { halted: bool },
+    Namespace(crate::vm::namespace::NamespaceGuest),
 }
 
 pub struct Guest {
@@ -45,10 +46,10 @@ pub struct Guest {
 }
 
 impl Guest {
-    pub fn power_on(_store: &Store, m: &Machine) -> Result<Guest, String> {
+    pub fn power_on(store: &Store, m: &Machine) -> Result<Guest, String> {
         let kind = match Backend::from_env()? {
             Backend::Hollow => Kind::Hollow { halted: false },
-            Backend::Namespace => return Err("real guests need vboxsim's namespace backend".into()),
+            Backend::Namespace => Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?),
         };
         Ok(Guest {
             leases: m.nic_leases.clone(),
@@ -64,6 +65,7 @@ impl Guest {
     pub fn is_up(&mut self) -> bool {
         match &mut self.kind {
             Kind::Hollow { halted } => !*halted,
+            Kind::Namespace(g) => g.is_up(),
         }
     }
 
@@ -71,24 +73,29 @@ impl Guest {
     pub fn kill(&mut self) {
         match &mut self.kind {
             Kind::Hollow { halted } => *halted = true,
+            Kind::Namespace(g) => g.kill(),
         }
     }
 
     /// ACPI shutdown: services stopped cleanly, then halt; killed after `timeout`.
-    pub fn shutdown(&mut self, _timeout: Duration) {
+    pub fn shutdown(&mut self, timeout: Duration) {
         match &mut self.kind {
             Kind::Hollow { halted } => *halted = true,
+            Kind::Namespace(g) => g.shutdown(timeout),
         }
     }
 
     /// Applies runtime changes (pause/resume, cable, NAT forwards) from the machine's state.
-    pub fn reload(&mut self, m: &Machine) {
-        let _ = m;
+    pub fn reload(&mut self, m: &Machine, state: &crate::model::state::State) {
+        if let Kind::Namespace(g) = &mut self.kind {
+            g.reload(m, state);
+        }
     }
 
     pub fn has_exited(&mut self) -> bool {
         match &mut self.kind {
             Kind::Hollow { .. } => false,
+            Kind::Namespace(g) => g.has_exited(),
         }
     }
 }

@@ -1,5 +1,8 @@
 //! Running VMs: the VM process (VBoxHeadless's role) and the guests it runs.
 
 pub mod guest;
+pub mod guest_config;
+pub mod guest_init;
+pub mod namespace;
 pub mod publish;
 pub mod vm_process;

@@ -193,7 +193,7 @@ pub fn main(args: &[String]) -> i32 {
             Some(libc::SIGHUP) => {
                 if let Ok(state) = store.read() {
                     if let Some(i) = state.find(&machine.uuid) {
-                        guest.reload(&state.machines[i]);
+                        guest.reload(&state.machines[i], &state);
                     }
                 }
             }

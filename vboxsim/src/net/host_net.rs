@@ -1,0 +1,106 @@
+//! The world host's side of VirtualBox networks: each host-only interface is a bridge named as
+//! the interface (`vboxnet0`) carrying its `ipconfig` address; each NAT network a bridge with its
+//! gateway address; each internal network a bridge without address. Only ever run inside a
+//! world's network namespace (`VBOXSIM_WORLD` set).
+
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+
+use crate::model::state::State;
+
+/// Runs `ip ARGS`, returning its stderr as the error.
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run ip (install iproute2: run scripts/setup): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+fn fnv(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+pub fn natnet_bridge(name: &str) -> String {
+    format!("vbn{:08x}", fnv(name))
+}
+
+pub fn intnet_bridge(name: &str) -> String {
+    format!("vbi{:08x}", fnv(name))
+}
+
+/// /sys shows the namespace it was mounted in, not ours: ask the kernel through `ip`.
+fn link_exists(name: &str) -> bool {
+    Command::new("ip").args(["link", "show", "dev", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+fn bridges() -> Vec<String> {
+    let out = Command::new("ip").args(["-o", "link", "show", "type", "bridge"]).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    text.lines().filter_map(|l| l.split(": ").nth(1)).map(|n| n.split('@').next().unwrap_or(n).to_string()).collect()
+}
+
+/// True when this process may touch networking: it runs inside a world.
+pub fn in_world() -> bool {
+    std::env::var_os("VBOXSIM_WORLD").is_some_and(|w| !w.is_empty())
+}
+
+fn ensure_bridge(name: &str, addr: Option<String>) -> Result<(), String> {
+    if !link_exists(name) {
+        ip(&["link", "add", name, "type", "bridge"])?;
+    }
+    ip(&["addr", "flush", "dev", name])?;
+    if let Some(a) = addr {
+        ip(&["addr", "add", &a, "dev", name])?;
+    }
+    ip(&["link", "set", name, "up"])
+}
+
+fn prefix(mask: &str) -> u32 {
+    mask.parse::<Ipv4Addr>().map(|m| u32::from(m).count_ones()).unwrap_or(24)
+}
+
+/// Brings the world's bridges in line with the state: creates missing ones, sets addresses,
+/// removes bridges of networks that no longer exist.
+pub fn sync(state: &State) -> Result<(), String> {
+    if !in_world() {
+        return Ok(());
+    }
+    let mut wanted = Vec::new();
+    for h in &state.hostonlyifs {
+        let addr = (!h.ip.is_empty()).then(|| format!("{}/{}", h.ip, prefix(&h.mask)));
+        ensure_bridge(&h.name, addr)?;
+        wanted.push(h.name.clone());
+    }
+    for n in &state.natnets {
+        let br = natnet_bridge(&n.name);
+        let addr = crate::commands::natnetwork::parse_cidr(&n.cidr)
+            .map(|(net, len)| format!("{}/{len}", Ipv4Addr::from(u32::from(net) + 1)));
+        ensure_bridge(&br, addr)?;
+        wanted.push(br);
+    }
+    let mut intnets: Vec<String> = state
+        .machines
+        .iter()
+        .flat_map(|m| m.hw.nics.iter())
+        .filter(|n| n.attachment == crate::model::nic::Attachment::Intnet)
+        .map(|n| intnet_bridge(&n.intnet))
+        .collect();
+    intnets.dedup();
+    for br in intnets {
+        ensure_bridge(&br, None)?;
+        wanted.push(br);
+    }
+    for name in bridges() {
+        let ours = name.starts_with("vboxnet") || name.starts_with("vbn") || name.starts_with("vbi");
+        if ours && !wanted.contains(&name) {
+            let _ = ip(&["link", "del", &name]);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Real networks of a world: bridges for host-only interfaces, NAT networks and internal
+//! networks in the world's network namespace, and the plumbing around them.
+
+pub mod host_net;
+pub mod nat_engine;
+pub mod relay;

@@ -1,0 +1,36 @@
+//! What the VM process hands to a guest's init: identity, disk layers, NICs, services.
+
+use serde::{Deserialize, Serialize};
+
+/// One NIC as the guest's init configures it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GuestNic {
+    /// The veth end moved into the guest, renamed to `name`.
+    pub veth: String,
+    pub name: String,
+    /// MAC in colon form.
+    pub mac: String,
+    /// `a.b.c.d/len`, if the network hands out one.
+    pub addr: Option<String>,
+    pub gateway: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GuestConfig {
+    pub uuid: String,
+    pub hostname: String,
+    /// Frozen layers, lowest first (from snapshots / the linked clone's parent).
+    pub lower_layers: Vec<String>,
+    pub upper: String,
+    pub work: String,
+    /// Mount points prepared by the VM process inside the VM folder.
+    pub additions_mnt: String,
+    pub base_mnt: String,
+    pub root_mnt: String,
+    /// The systemctl replacement the additions layer links as /usr/bin/systemctl.
+    pub systemctl: String,
+    /// Host paths hidden from the guest (the world's state), if they exist.
+    pub hide: Vec<String>,
+    pub nics: Vec<GuestNic>,
+    pub start_sshd: bool,
+}

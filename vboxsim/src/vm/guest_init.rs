@@ -1,0 +1,365 @@
+//! The guest's init (`vboxsim guest-init CONFIG`). Stage 1 runs in the guest's fresh mount,
+//! UTS, network and IPC namespaces (set up by the VM process) and forks stage 2, PID 1 of the
+//! guest's PID namespace, which builds the root filesystem (overlays + pivot_root), configures
+//! the NICs, creates the appliance user, makes SSH host keys that belong to this VM, starts sshd,
+//! reaps zombies, and on SIGTERM (ACPI power button) stops every service cleanly.
+
+use std::ffi::CString;
+use std::io::{BufRead, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::appliance::make_ova::{ApplianceUser, USER_FILE};
+use crate::vm::guest_config::GuestConfig;
+
+const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const HOSTKEY_MARKER: &str = "/var/lib/vboxsim-guest/hostkeys-of";
+
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+fn mount(src: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &str) -> Result<(), String> {
+    let (s, t, f, d) = (cstr(src), cstr(target), cstr(fstype), cstr(data));
+    // SAFETY: mount(2) with valid NUL-terminated strings.
+    let rc = unsafe {
+        libc::mount(
+            s.as_ptr(),
+            t.as_ptr(),
+            if fstype.is_empty() { std::ptr::null() } else { f.as_ptr() },
+            flags,
+            if data.is_empty() { std::ptr::null() } else { d.as_ptr().cast() },
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!("mount {fstype} {src} on {target} ({data}): {}", std::io::Error::last_os_error()))
+    }
+}
+
+fn log(msg: &str) {
+    eprintln!("guest-init: {msg}");
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .env_clear()
+        .env("PATH", GUEST_PATH)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+pub fn main(args: &[String]) -> i32 {
+    let Some(path) = args.first() else {
+        eprintln!("vboxsim guest-init: internal entry point (CONFIG)");
+        return 2;
+    };
+    let cfg: GuestConfig = match std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        Some(c) => c,
+        None => {
+            log(&format!("cannot read {path}"));
+            return 1;
+        }
+    };
+    let mut go = String::new();
+    if std::io::stdin().lock().read_line(&mut go).is_err() || go.trim() != "go" {
+        return 1;
+    }
+    let sigset = block_signals();
+    // SAFETY: fork in a single-threaded process; the child only runs Rust code of this crate.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        log("fork failed");
+        return 1;
+    }
+    if child == 0 {
+        // SAFETY: ask to die with stage 1.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+        let code = match pid1(&cfg, &sigset) {
+            Ok(()) => 0,
+            Err(e) => {
+                log(&e);
+                1
+            }
+        };
+        // SAFETY: leave the forked child without running the parent's destructors.
+        unsafe { libc::_exit(code) };
+    }
+    loop {
+        let mut status = 0;
+        // SAFETY: non-blocking wait for our one child.
+        let r = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
+        if r == child {
+            return if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 1 };
+        }
+        if let Some(sig) = wait_signal(&sigset, Duration::from_millis(200)) {
+            if sig == libc::SIGUSR1 || sig == libc::SIGTERM {
+                // SAFETY: forward the ACPI request to the guest's PID 1.
+                unsafe {
+                    libc::kill(child, libc::SIGTERM);
+                }
+            }
+        }
+    }
+}
+
+fn block_signals() -> libc::sigset_t {
+    // SAFETY: sigset manipulation on a zeroed local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [libc::SIGTERM, libc::SIGUSR1, libc::SIGCHLD, libc::SIGINT, libc::SIGPWR, libc::SIGHUP] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+fn wait_signal(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
+    let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+    // SAFETY: sigtimedwait with valid pointers.
+    let sig = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) };
+    (sig > 0).then_some(sig)
+}
+
+fn unblock_for_children(set: &libc::sigset_t) {
+    // Children must not inherit our blocked signals (sshd, services).
+    // SAFETY: restores the mask in this process; spawned children inherit the default mask.
+    unsafe {
+        libc::sigprocmask(libc::SIG_UNBLOCK, set, std::ptr::null_mut());
+    }
+}
+
+/// PID 1 of the guest.
+fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
+    build_root(cfg)?;
+    let h = cstr(&cfg.hostname);
+    // SAFETY: sethostname with a valid buffer, in our own UTS namespace.
+    unsafe {
+        libc::sethostname(h.as_ptr(), cfg.hostname.len());
+    }
+    // SAFETY: clearing the environment of PID 1 before anything reads it.
+    for (k, _) in std::env::vars_os() {
+        unsafe { std::env::remove_var(k) };
+    }
+    unsafe {
+        std::env::set_var("PATH", GUEST_PATH);
+        std::env::set_var("HOME", "/root");
+        std::env::set_var("LANG", "C.UTF-8");
+    }
+    let _ = std::fs::write("/etc/hostname", format!("{}\n", cfg.hostname));
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let line = format!("127.0.1.1\t{}", cfg.hostname);
+    if !hosts.lines().any(|l| l == line) {
+        let kept: String = hosts.lines().filter(|l| !l.starts_with("127.0.1.1")).map(|l| format!("{l}\n")).collect();
+        let _ = std::fs::write("/etc/hosts", format!("{kept}{line}\n"));
+    }
+    configure_network(cfg)?;
+    if let Err(e) = apply_user() {
+        log(&format!("appliance user: {e}"));
+    }
+    host_keys(&cfg.uuid)?;
+    // Spawned children get a clean signal mask; PID 1 keeps blocking and waits synchronously.
+    let mut sshd_ok = true;
+    if cfg.start_sshd {
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let mut cmd = Command::new("/usr/sbin/sshd");
+        cmd.args(["-o", "UsePAM=no", "-o", "PasswordAuthentication=yes", "-o", "PubkeyAuthentication=yes"])
+            .stdin(Stdio::null());
+        let set = *sigset;
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                unblock_for_children(&set);
+                Ok(())
+            });
+        }
+        sshd_ok = cmd.status().map(|s| s.success()).unwrap_or(false);
+        if !sshd_ok {
+            log("sshd failed to start");
+        }
+    }
+    if sshd_ok {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b"up\n");
+        let _ = out.flush();
+    }
+    loop {
+        reap();
+        match wait_signal(sigset, Duration::from_millis(500)) {
+            Some(libc::SIGTERM) | Some(libc::SIGPWR) | Some(libc::SIGINT) => {
+                shutdown();
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+}
+
+fn reap() {
+    loop {
+        let mut status = 0;
+        // SAFETY: reaping any exited child (PID 1 duty).
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r <= 0 {
+            break;
+        }
+    }
+}
+
+/// ACPI shutdown: services get SIGTERM (as systemd's final stage does), then a grace, then SIGKILL.
+fn shutdown() {
+    log("ACPI shutdown: stopping services");
+    // SAFETY: signal every process of the guest's PID namespace (PID 1 itself is spared).
+    unsafe {
+        libc::kill(-1, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        reap();
+        // SAFETY: probe whether any process is left.
+        let any = unsafe { libc::kill(-1, 0) } == 0;
+        if !any {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above, for stragglers.
+    unsafe {
+        libc::kill(-1, libc::SIGKILL);
+        libc::sync();
+    }
+    reap();
+}
+
+fn build_root(cfg: &GuestConfig) -> Result<(), String> {
+    mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "")?;
+    mount("tmpfs", &cfg.additions_mnt, "tmpfs", 0, "mode=0755")?;
+    let bin = format!("{}/usr/bin", cfg.additions_mnt);
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{bin}: {e}"))?;
+    let _ = std::os::unix::fs::symlink(&cfg.systemctl, format!("{bin}/systemctl"));
+    // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
+    // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.
+    mount("overlay", &cfg.base_mnt, "overlay", libc::MS_RDONLY, &format!("lowerdir={}:/", cfg.additions_mnt))?;
+    let mut lowers: Vec<String> = cfg.lower_layers.iter().rev().cloned().collect();
+    lowers.push(cfg.base_mnt.clone());
+    mount(
+        "overlay",
+        &cfg.root_mnt,
+        "overlay",
+        0,
+        &format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), cfg.upper, cfg.work),
+    )?;
+    let r = &cfg.root_mnt;
+    mount("/dev", &format!("{r}/dev"), "", libc::MS_BIND | libc::MS_REC, "")?;
+    mount("proc", &format!("{r}/proc"), "proc", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, "")?;
+    mount("sysfs", &format!("{r}/sys"), "sysfs", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, "")?;
+    mount("tmpfs", &format!("{r}/run"), "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=0755")?;
+    mount("tmpfs", &format!("{r}/tmp"), "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=1777")?;
+    let pts = format!("{r}/dev/pts");
+    if mount("devpts", &pts, "devpts", libc::MS_NOSUID | libc::MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5").is_ok() {
+        let _ = mount(&format!("{pts}/ptmx"), &format!("{r}/dev/ptmx"), "", libc::MS_BIND, "");
+    }
+    for h in &cfg.hide {
+        let target = format!("{r}{h}");
+        if Path::new(&target).is_dir() {
+            let _ = mount("tmpfs", &target, "tmpfs", 0, "mode=0700,size=1m");
+        }
+    }
+    std::env::set_current_dir(r).map_err(|e| format!("chdir {r}: {e}"))?;
+    let dot = cstr(".");
+    // SAFETY: pivot_root(".", ".") stacks the old root on top of the new one; detaching it
+    // leaves only the guest's root (the documented trick that needs no put_old directory).
+    unsafe {
+        if libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) != 0 {
+            return Err(format!("pivot_root: {}", std::io::Error::last_os_error()));
+        }
+        if libc::umount2(dot.as_ptr(), libc::MNT_DETACH) != 0 {
+            return Err(format!("umount old root: {}", std::io::Error::last_os_error()));
+        }
+    }
+    std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))
+}
+
+fn configure_network(cfg: &GuestConfig) -> Result<(), String> {
+    run("ip", &["link", "set", "lo", "up"])?;
+    let mut have_default = false;
+    for nic in &cfg.nics {
+        run("ip", &["link", "set", "dev", &nic.veth, "name", &nic.name])?;
+        run("ip", &["link", "set", "dev", &nic.name, "address", &nic.mac])?;
+        run("ip", &["link", "set", "dev", &nic.name, "up"])?;
+        if let Some(a) = &nic.addr {
+            run("ip", &["addr", "add", a, "dev", &nic.name])?;
+            if let (Some(gw), false) = (&nic.gateway, have_default) {
+                run("ip", &["route", "add", "default", "via", gw, "dev", &nic.name])?;
+                have_default = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the appliance's login user from the disk (idempotent: every boot converges).
+fn apply_user() -> Result<(), String> {
+    let path = format!("/{USER_FILE}");
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+    let user: ApplianceUser = serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?;
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    if !passwd.lines().any(|l| l.split(':').next() == Some(user.name.as_str())) {
+        run("useradd", &["-m", "-s", "/bin/bash", &user.name])?;
+    }
+    match &user.password_hash {
+        Some(hash) => run("usermod", &["-p", hash, &user.name])?,
+        None => run("usermod", &["-p", "*", &user.name])?,
+    }
+    let home = passwd_home(&user.name).unwrap_or_else(|| format!("/home/{}", user.name));
+    let ssh = format!("{home}/.ssh");
+    std::fs::create_dir_all(&ssh).map_err(|e| format!("{ssh}: {e}"))?;
+    let keys = format!("{ssh}/authorized_keys");
+    std::fs::write(&keys, user.authorized_keys.iter().map(|k| format!("{k}\n")).collect::<String>()).map_err(|e| format!("{keys}: {e}"))?;
+    let _ = std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700));
+    let _ = std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600));
+    run("chown", &["-R", &format!("{0}:{0}", user.name), &ssh])?;
+    let sudoers = format!("/etc/sudoers.d/vboxsim-{}", user.name);
+    std::fs::write(&sudoers, format!("{} ALL=(ALL) NOPASSWD:ALL\n", user.name)).map_err(|e| format!("{sudoers}: {e}"))?;
+    let _ = std::fs::set_permissions(&sudoers, std::fs::Permissions::from_mode(0o440));
+    Ok(())
+}
+
+fn passwd_home(name: &str) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find(|l| l.split(':').next() == Some(name)).and_then(|l| l.split(':').nth(5)).map(str::to_string)
+}
+
+/// Host keys belong to the VM's disk: made on the first boot of this VM (a clone gets its own),
+/// kept across reboots. The host's own keys (seen through the base layer) are never used.
+fn host_keys(uuid: &str) -> Result<(), String> {
+    if std::fs::read_to_string(HOSTKEY_MARKER).map(|s| s.trim() == uuid).unwrap_or(false) {
+        return Ok(());
+    }
+    if let Ok(dir) = std::fs::read_dir("/etc/ssh") {
+        for e in dir.flatten() {
+            if e.file_name().to_string_lossy().starts_with("ssh_host_") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    run("ssh-keygen", &["-A"])?;
+    if let Some(parent) = Path::new(HOSTKEY_MARKER).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(HOSTKEY_MARKER, uuid).map_err(|e| format!("{HOSTKEY_MARKER}: {e}"))
+}
