@@ -1,0 +1,5 @@
+//! The seam to VirtualBox: what it has (inventory) and how labctl changes it.
+
+pub mod inventory;
+
+pub use inventory::Inventory;

@@ -1,0 +1,113 @@
+//! The lab file: parse → check against the schema → validate → model with spans.
+//!
+//! Pure: it reads the lab file's text it is given and, through [`LabFiles`], the files the
+//! lab refers to; it touches nothing else.
+
+pub mod diagnostic;
+pub mod facts;
+pub mod model;
+pub mod raw;
+mod schema_check;
+pub mod source;
+pub mod spanned;
+pub mod suggest;
+pub mod template_check;
+mod validate;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Severity};
+pub use model::Lab;
+pub use source::{FileId, Sources, Span};
+pub use validate::LabFiles;
+
+use raw::RawLab;
+use schema_check::SchemaCheck;
+
+/// What loading a lab file gave: the lab (when it has no errors) and every problem found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The validated lab, when there are no errors.
+    pub lab: Option<Lab>,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The texts the diagnostics point into.
+    pub sources: Sources,
+}
+
+impl Loaded {
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == Severity::Error)
+            .count()
+    }
+}
+
+/// The JSON Schema of the lab file, generated from the types that read it.
+pub fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = serde_json::to_value(schemars::schema_for!(RawLab))
+            .expect("a generated schema is valid JSON");
+        if let Some(object) = schema.as_object_mut() {
+            object.insert(
+                "$id".into(),
+                "https://labctl.dev/schema/lab.json".into(),
+            );
+        }
+        schema
+    })
+}
+
+/// Parses and validates a lab file. `name` is how the file is shown in messages, `dir` the
+/// folder that relative paths in it are relative to.
+pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
+    let sources = Sources::new(name, text);
+    let file = FileId(0);
+    let (document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        let diagnostics = syntax_errors
+            .iter()
+            .map(|error| {
+                let range = error.span().unwrap_or(0..0);
+                Diagnostic::error(
+                    DiagnosticKind::Syntax,
+                    Span::new(file, range),
+                    format!("invalid TOML: {}", error.message()),
+                )
+                .with_label(error.message().to_string())
+            })
+            .collect::<Vec<_>>();
+        return finish(None, diagnostics, sources);
+    }
+    let schema_problems = SchemaCheck::run(schema(), file, &document);
+    if !schema_problems.is_empty() {
+        return finish(None, schema_problems, sources);
+    }
+    let raw: RawLab = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(error) => {
+            let diagnostic = Diagnostic::error(
+                DiagnosticKind::WrongType,
+                Span::new(file, error.span().unwrap_or(0..0)),
+                error.message().to_string(),
+            );
+            return finish(None, vec![diagnostic], sources);
+        }
+    };
+    let (lab, diagnostics, sources) = validate::validate(&raw, sources, dir, files);
+    finish(lab, diagnostics.sorted(), sources)
+}
+
+fn finish(lab: Option<Lab>, diagnostics: Vec<Diagnostic>, sources: Sources) -> Loaded {
+    let mut all = Diagnostics::default();
+    all.extend(diagnostics);
+    Loaded {
+        lab,
+        diagnostics: all.sorted(),
+        sources,
+    }
+}

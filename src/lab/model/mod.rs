@@ -1,0 +1,21 @@
+//! The validated lab model: types that can only hold a lab that makes sense.
+
+mod check;
+mod image;
+mod lab;
+mod mac_address;
+mod network;
+mod secret;
+mod step;
+mod template_text;
+mod vm;
+
+pub use check::{Check, CheckKind, HeaderMatch, Identify};
+pub use image::{Image, ImageSource};
+pub use lab::Lab;
+pub use mac_address::{MacAddress, MacError};
+pub use network::{Dhcp, Network, NetworkForward, NetworkKind};
+pub use secret::{Login, Password, PrivateKey};
+pub use step::{Step, StepAction};
+pub use template_text::TemplateText;
+pub use vm::{Nic, NicForward, SshRoute, Vm};

@@ -1,0 +1,220 @@
+//! Turns the raw lab file into the model, or into every problem that stops it from being one.
+//!
+//! Validation is pure: it reads the files a lab refers to only through [`LabFiles`], so tests
+//! give it files from memory. It never stops at the first problem; each part is checked as far
+//! as it can be and everything found is reported together.
+
+mod check;
+mod cycle;
+mod image;
+mod network;
+mod step;
+mod vm;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use super::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
+use super::model::{Lab, Step, TemplateText};
+use super::raw::{RawLab, RawStep};
+use super::source::{FileId, Sources, Span};
+use super::spanned::Sp;
+use super::template_check::{TemplateScope, TemplateUse};
+
+/// Read access to the files a lab file refers to (scripts, templates, uploads).
+pub trait LabFiles {
+    /// The text of a file.
+    fn read_text(&self, path: &Path) -> io::Result<String>;
+    /// True when a file or folder exists.
+    fn exists(&self, path: &Path) -> bool;
+}
+
+/// State of one validation run.
+pub(crate) struct Validator<'a> {
+    pub(crate) sources: Sources,
+    pub(crate) diagnostics: Diagnostics,
+    pub(crate) files: &'a dyn LabFiles,
+    pub(crate) dir: PathBuf,
+    pub(crate) scope: TemplateScope,
+    pub(crate) named_steps: IndexMap<String, &'a Sp<RawStep>>,
+    pub(crate) step_cache: HashMap<String, Option<Step>>,
+    pub(crate) after_spans: HashMap<(String, String), Range<usize>>,
+}
+
+/// Validates a parsed lab file. `dir` is the lab file's folder.
+pub fn validate(
+    raw: &RawLab,
+    sources: Sources,
+    dir: &Path,
+    files: &dyn LabFiles,
+) -> (Option<Lab>, Diagnostics, Sources) {
+    let mut validator = Validator {
+        sources,
+        diagnostics: Diagnostics::default(),
+        files,
+        dir: dir.to_path_buf(),
+        scope: TemplateScope::default(),
+        named_steps: IndexMap::new(),
+        step_cache: HashMap::new(),
+        after_spans: HashMap::new(),
+    };
+    let lab = validator.lab(raw);
+    let diagnostics = std::mem::take(&mut validator.diagnostics);
+    let sources = std::mem::take(&mut validator.sources);
+    if diagnostics.has_errors() {
+        (None, diagnostics, sources)
+    } else {
+        let lab = lab.map(|lab| Lab {
+            sources: sources.clone(),
+            ..lab
+        });
+        (lab, diagnostics, sources)
+    }
+}
+
+impl<'a> Validator<'a> {
+    pub(crate) fn span(&self, range: Range<usize>) -> Span {
+        Span::new(FileId(0), range)
+    }
+
+    pub(crate) fn error(&mut self, kind: DiagnosticKind, range: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+        let diagnostic = Diagnostic::error(kind, self.span(range), message);
+        self.push(diagnostic)
+    }
+
+    pub(crate) fn push(&mut self, diagnostic: Diagnostic) -> &mut Diagnostic {
+        self.diagnostics.push(diagnostic);
+        let items = self.diagnostics.items().len();
+        self.diagnostics_mut(items - 1)
+    }
+
+    fn diagnostics_mut(&mut self, index: usize) -> &mut Diagnostic {
+        self.diagnostics.get_mut(index)
+    }
+
+    /// Resolves a path written in the lab file against the lab file's folder.
+    pub(crate) fn resolve(&self, path: &str) -> PathBuf {
+        let path = Path::new(path);
+        if path.is_absolute() || path.starts_with("~") {
+            path.to_path_buf()
+        } else {
+            self.dir.join(path)
+        }
+    }
+
+    /// Parses an IPv4 address, reporting a located error when it is not one.
+    pub(crate) fn address(&mut self, text: &Sp<String>, what: &str) -> Option<Ipv4Addr> {
+        match text.get().parse::<Ipv4Addr>() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                self.error(
+                    DiagnosticKind::InvalidValue,
+                    text.range(),
+                    format!("invalid {what} `{}`: expected an IPv4 address such as 192.168.56.10", text.get()),
+                )
+                .label = "not an IPv4 address".into();
+                None
+            }
+        }
+    }
+
+    /// A template written as a string of the lab file.
+    pub(crate) fn template_text(&self, text: &Sp<String>) -> TemplateText {
+        let span = self.span(text.range());
+        let raw = self.sources.text(&span).to_string();
+        TemplateText::from_toml(text.get().clone(), span, &raw)
+    }
+
+    /// Checks a template's syntax and variables.
+    pub(crate) fn check_template(&mut self, text: &TemplateText, usage: TemplateUse) {
+        let found = self.scope.check(text, usage);
+        self.diagnostics.extend(found);
+    }
+
+    fn lab(&mut self, raw: &'a RawLab) -> Option<Lab> {
+        let info = raw.lab.get();
+        let name = info.name.get().clone();
+        if !is_lab_name(&name) {
+            self.error(
+                DiagnosticKind::InvalidValue,
+                info.name.range(),
+                format!("invalid lab name `{name}`: use lowercase letters, digits and `-`, starting with a letter or digit"),
+            )
+            .label = "not a valid lab name".into();
+        }
+        let vm_prefix = info
+            .vm_prefix
+            .as_ref()
+            .map_or_else(|| format!("{name}-"), |prefix| prefix.get().clone());
+
+        self.scope.vars = raw.vars.keys().cloned().collect();
+        self.scope.networks = raw.networks.keys().map(|key| key.get().clone()).collect();
+        self.scope.groups = raw.vms.keys().map(|key| key.get().clone()).collect();
+        self.scope.vms = vm::expanded_names(raw);
+        for (key, step) in &raw.steps {
+            self.named_steps.insert(key.get().clone(), step);
+        }
+
+        let images = self.images(raw);
+        let mut networks = self.networks(raw, &name);
+        let vms = self.vms(raw, &images, &networks, &vm_prefix);
+        self.network_forwards(raw, &mut networks, &vms);
+        self.cycles(&vms);
+        self.unused_steps(raw, &vms);
+        let checks = self.checks(raw, &vms, &networks);
+
+        Some(Lab {
+            name,
+            description: info.description.clone(),
+            vm_prefix,
+            dir: self.dir.clone(),
+            vars: raw.vars.clone(),
+            images,
+            networks,
+            vms,
+            checks,
+            sources: self.sources.clone(),
+            span: self.span(raw.lab.range()),
+        })
+    }
+
+    /// Reports a second use of a name that must be unique, pointing at the first one too.
+    pub(crate) fn duplicate(
+        &mut self,
+        seen: &mut HashMap<String, Range<usize>>,
+        key: String,
+        range: Range<usize>,
+        message: String,
+    ) {
+        if let Some(first) = seen.get(&key).cloned() {
+            let first_span = self.span(first);
+            let diagnostic = Diagnostic::error(DiagnosticKind::Duplicate, self.span(range), message)
+                .with_label("used again here")
+                .with_note(first_span, "first used here");
+            self.push(diagnostic);
+        } else {
+            seen.insert(key, range);
+        }
+    }
+}
+
+/// `[a-z0-9][a-z0-9-]*`.
+fn is_lab_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `[A-Za-z][A-Za-z0-9_-]*`: names of VMs, networks, images and steps.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
