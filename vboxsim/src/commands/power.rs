@@ -73,6 +73,7 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 for layer in all_owned.iter().filter(|l| !in_use(l)) {
                     let image = layer.strip_suffix(".layer").map(str::to_string);
                     layers::remove_layer(layer);
+                    layers::remove_layer(&format!("{layer}.work"));
                     if let Some(img) = image {
                         let _ = std::fs::remove_file(img);
                     }
@@ -81,6 +82,7 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             let _ = std::fs::remove_file(&m.cfg_file);
             let _ = std::fs::remove_file(format!("{}-prev", m.cfg_file));
             let _ = std::fs::remove_dir_all(m.log_folder());
+            let _ = std::fs::remove_dir_all(format!("{}/.vboxsim", m.vm_dir));
             let _ = std::fs::remove_file(format!("{}/{}.nvram", m.vm_dir, m.name));
             let _ = std::fs::remove_dir(m.snapshot_folder());
             let _ = std::fs::remove_dir(&m.vm_dir);

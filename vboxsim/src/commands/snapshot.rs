@@ -247,6 +247,7 @@ fn restore(ctx: &Ctx, vm: &str, sub: &str, args: &[String]) -> Result<(), VBoxEr
             if let Some(top) = old_top.filter(|_| !frozen_later) {
                 layers::remove_disk(&old_file);
                 layers::remove_layer(&top);
+                layers::remove_layer(&format!("{top}.work"));
                 disk.owned.retain(|l| *l != top);
             }
             disk.layers = snap.layers.clone();
