@@ -12,10 +12,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::net::host_net::ip;
-use crate::store::{process_start_time, Store};
+use crate::store::{Store, process_start_time};
 
 pub fn root() -> PathBuf {
-    std::env::var_os("VBOXSIM_ROOT").filter(|r| !r.is_empty()).map(PathBuf::from).unwrap_or_else(|| "/var/lib/vboxsim".into())
+    std::env::var_os("VBOXSIM_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/var/lib/vboxsim".into())
 }
 
 pub struct World {
@@ -27,12 +30,19 @@ impl World {
     pub fn named(name: &str) -> Result<World, String> {
         let ok = !name.is_empty()
             && name.len() <= 40
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             && !name.starts_with('.');
         if !ok {
-            return Err(format!("invalid world name '{name}' (letters, digits, '-', '_', '.'; at most 40)"));
+            return Err(format!(
+                "invalid world name '{name}' (letters, digits, '-', '_', '.'; at most 40)"
+            ));
         }
-        Ok(World { name: name.into(), dir: root().join("worlds").join(name) })
+        Ok(World {
+            name: name.into(),
+            dir: root().join("worlds").join(name),
+        })
     }
 
     pub fn netns(&self) -> String {
@@ -59,7 +69,10 @@ impl World {
         require_root()?;
         if self.exists() {
             if !replace {
-                return Err(format!("world '{}' already exists (use --replace to recreate it)", self.name));
+                return Err(format!(
+                    "world '{}' already exists (use --replace to recreate it)",
+                    self.name
+                ));
             }
             self.destroy()?;
         }
@@ -73,7 +86,8 @@ impl World {
         for name in ["VBoxManage", "vboxsim"] {
             let link = self.bin().join(name);
             let _ = std::fs::remove_file(&link);
-            std::os::unix::fs::symlink(&exe, &link).map_err(|e| format!("{}: {e}", link.display()))?;
+            std::os::unix::fs::symlink(&exe, &link)
+                .map_err(|e| format!("{}: {e}", link.display()))?;
         }
         let store = Store::at(&self.vbox_home());
         let lock = store.lock()?;
@@ -87,20 +101,32 @@ impl World {
     /// Replaces this process with `cmd` run as the world's host; returns only on failure.
     pub fn exec(&self, cmd: &[String]) -> String {
         if !self.netns_path().exists() || !self.dir.exists() {
-            return format!("world '{}' does not exist (vboxsim world create {})", self.name, self.name);
+            return format!(
+                "world '{}' does not exist (vboxsim world create {})",
+                self.name, self.name
+            );
         }
-        let Some(program) = cmd.first() else { return "world exec needs a command after --".into() };
+        let Some(program) = cmd.first() else {
+            return "world exec needs a command after --".into();
+        };
         let ns = match std::fs::File::open(self.netns_path()) {
             Ok(f) => f,
             Err(e) => return format!("cannot open {}: {e}", self.netns_path().display()),
         };
         // SAFETY: setns on a namespace file we opened; affects this (single-threaded) process.
         if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return format!("cannot enter {}: {} (needs root)", self.netns(), std::io::Error::last_os_error());
+            return format!(
+                "cannot enter {}: {} (needs root)",
+                self.netns(),
+                std::io::Error::last_os_error()
+            );
         }
         let path = match std::env::var("PATH") {
             Ok(p) if !p.is_empty() => format!("{}:{p}", self.bin().display()),
-            _ => format!("{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", self.bin().display()),
+            _ => format!(
+                "{}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                self.bin().display()
+            ),
         };
         let err = Command::new(program)
             .args(&cmd[1..])
@@ -135,14 +161,19 @@ impl World {
             }
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while victims.iter().any(|(p, s)| process_start_time(*p) == Some(*s)) && Instant::now() < deadline {
+        while victims
+            .iter()
+            .any(|(p, s)| process_start_time(*p) == Some(*s))
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         if self.netns_path().exists() {
             ip(&["netns", "delete", &self.netns()])?;
         }
         if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir).map_err(|e| format!("cannot remove {}: {e}", self.dir.display()))?;
+            std::fs::remove_dir_all(&self.dir)
+                .map_err(|e| format!("cannot remove {}: {e}", self.dir.display()))?;
         }
         Ok(())
     }
@@ -151,9 +182,13 @@ impl World {
 /// (pid, start time) of every process whose network namespace is the given one.
 fn processes_in_netns(dev: u64, ino: u64) -> Vec<(u32, u64)> {
     let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if pid == std::process::id() {
             continue;
         }
@@ -181,7 +216,9 @@ pub fn list() -> Vec<(String, bool)> {
     if let Ok(dir) = std::fs::read_dir(root().join("worlds")) {
         for e in dir.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            let healthy = Path::new("/run/netns").join(format!("vboxsim-{name}")).exists();
+            let healthy = Path::new("/run/netns")
+                .join(format!("vboxsim-{name}"))
+                .exists();
             out.push((name, healthy));
         }
     }
@@ -205,7 +242,9 @@ pub fn main(args: &[String]) -> i32 {
                     other => return fail(format!("unexpected argument '{other}'")),
                 }
             }
-            let Some(name) = name else { return fail("usage: vboxsim world create NAME [--replace]".into()) };
+            let Some(name) = name else {
+                return fail("usage: vboxsim world create NAME [--replace]".into());
+            };
             match World::named(&name).and_then(|w| w.create(replace)) {
                 Ok(()) => 0,
                 Err(e) => fail(e),
@@ -221,7 +260,9 @@ pub fn main(args: &[String]) -> i32 {
             }
         }
         Some("destroy") => {
-            let Some(name) = args.get(1) else { return fail("usage: vboxsim world destroy NAME".into()) };
+            let Some(name) = args.get(1) else {
+                return fail("usage: vboxsim world destroy NAME".into());
+            };
             match World::named(name).and_then(|w| w.destroy()) {
                 Ok(()) => 0,
                 Err(e) => fail(e),

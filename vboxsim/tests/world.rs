@@ -19,12 +19,24 @@ struct TestWorld {
 
 fn require_host() {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "the world tests need root (network namespaces, mounts)");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "the world tests need root (network namespaces, mounts)"
+    );
     if let Err(e) = vboxsim::vm::namespace::check_host() {
         panic!("{e}");
     }
-    for tool in ["/usr/bin/ssh", "/usr/bin/ping", "/usr/bin/curl", "/usr/sbin/nginx"] {
-        assert!(Path::new(tool).exists(), "{tool} is missing: run scripts/setup");
+    for tool in [
+        "/usr/bin/ssh",
+        "/usr/bin/ping",
+        "/usr/bin/curl",
+        "/usr/sbin/nginx",
+    ] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: run scripts/setup"
+        );
     }
 }
 
@@ -36,11 +48,19 @@ impl TestWorld {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         let key = root.join("id_ed25519");
-        let st = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).status().unwrap();
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&key)
+            .status()
+            .unwrap();
         assert!(st.success());
         let w = TestWorld { name, root, key };
         let out = w.tool(&["world", "create", &w.name]);
-        assert!(out.status.success(), "world create: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "world create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         w
     }
 
@@ -67,14 +87,32 @@ impl TestWorld {
         let mut cmd = vec!["VBoxManage"];
         cmd.extend_from_slice(args);
         let out = self.exec(&cmd);
-        assert!(out.status.success(), "VBoxManage {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "VBoxManage {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn ssh_args(&self, port: &str, target: &str) -> Vec<String> {
         [
-            "ssh", "-i", &self.key.display().to_string(), "-p", port, "-o", "StrictHostKeyChecking=no", "-o",
-            "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "LogLevel=ERROR",
+            "ssh",
+            "-i",
+            &self.key.display().to_string(),
+            "-p",
+            port,
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=3",
+            "-o",
+            "LogLevel=ERROR",
             &format!("student@{target}"),
         ]
         .iter()
@@ -92,7 +130,11 @@ impl TestWorld {
 
     fn ssh_ok(&self, target: &str, command: &str) -> String {
         let out = self.ssh("22", target, command);
-        assert!(out.status.success(), "ssh {target} {command}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ssh {target} {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -109,7 +151,11 @@ impl TestWorld {
 
     fn host_key(&self, target: &str) -> String {
         let out = self.exec(&["ssh-keyscan", "-T", "3", "-t", "ed25519", target]);
-        String::from_utf8_lossy(&out.stdout).split_whitespace().last().unwrap_or("").to_string()
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_string()
     }
 
     fn netns_exists(&self) -> bool {
@@ -125,19 +171,73 @@ impl Drop for TestWorld {
 }
 
 fn setup_networks(w: &TestWorld) {
-    assert_eq!(w.vbm(&["hostonlyif", "create"]), "Interface 'vboxnet0' was successfully created\n");
-    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1", "--netmask", "255.255.255.0"]);
-    w.vbm(&["dhcpserver", "add", "--interface", "vboxnet0", "--server-ip", "192.168.56.100", "--netmask", "255.255.255.0", "--lower-ip", "192.168.56.101", "--upper-ip", "192.168.56.254", "--enable"]);
-    w.vbm(&["natnetwork", "add", "--netname", "labnet", "--network", "10.0.9.0/24", "--enable", "--dhcp", "on"]);
+    assert_eq!(
+        w.vbm(&["hostonlyif", "create"]),
+        "Interface 'vboxnet0' was successfully created\n"
+    );
+    w.vbm(&[
+        "hostonlyif",
+        "ipconfig",
+        "vboxnet0",
+        "--ip",
+        "192.168.56.1",
+        "--netmask",
+        "255.255.255.0",
+    ]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet0",
+        "--server-ip",
+        "192.168.56.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.56.101",
+        "--upper-ip",
+        "192.168.56.254",
+        "--enable",
+    ]);
+    w.vbm(&[
+        "natnetwork",
+        "add",
+        "--netname",
+        "labnet",
+        "--network",
+        "10.0.9.0/24",
+        "--enable",
+        "--dhcp",
+        "on",
+    ]);
     let out = w.exec(&["ip", "-br", "addr", "show", "vboxnet0"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("192.168.56.1/24"), "vboxnet0 carries the host address");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("192.168.56.1/24"),
+        "vboxnet0 carries the host address"
+    );
 }
 
 fn make_ova(w: &TestWorld) -> String {
     let ova = w.root.join("deb.ova");
     let pubkey = format!("{}.pub", w.key.display());
-    let out = w.tool(&["make-ova", "--out", ova.to_str().unwrap(), "--user", "student", "--authorized-key", &pubkey, "--name", "deb", "--nics", "1"]);
-    assert!(out.status.success(), "make-ova: {}", String::from_utf8_lossy(&out.stderr));
+    let out = w.tool(&[
+        "make-ova",
+        "--out",
+        ova.to_str().unwrap(),
+        "--user",
+        "student",
+        "--authorized-key",
+        &pubkey,
+        "--name",
+        "deb",
+        "--nics",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "make-ova: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ova.display().to_string()
 }
 
@@ -149,21 +249,72 @@ fn lab_in_a_fresh_world() {
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
     w.vbm(&["snapshot", "master", "take", "base"]);
     for vm in ["web1", "web2"] {
-        w.vbm(&["clonevm", "master", "--snapshot", "base", "--options", "link", "--name", vm, "--register"]);
-        w.vbm(&["modifyvm", vm, "--nic1", "hostonly", "--hostonlyadapter1", "vboxnet0", "--nic2", "natnetwork", "--nat-network2", "labnet", "--nic3", "nat"]);
+        w.vbm(&[
+            "clonevm",
+            "master",
+            "--snapshot",
+            "base",
+            "--options",
+            "link",
+            "--name",
+            vm,
+            "--register",
+        ]);
+        w.vbm(&[
+            "modifyvm",
+            vm,
+            "--nic1",
+            "hostonly",
+            "--hostonlyadapter1",
+            "vboxnet0",
+            "--nic2",
+            "natnetwork",
+            "--nat-network2",
+            "labnet",
+            "--nic3",
+            "nat",
+        ]);
     }
     w.vbm(&["modifyvm", "web1", "--natpf3", "ssh,tcp,127.0.0.1,2222,,22"]);
-    w.vbm(&["dhcpserver", "modify", "--interface", "vboxnet0", "--vm", "web1", "--nic", "1", "--fixed-address", "192.168.56.21"]);
-    let mac2 = w.vbm(&["showvminfo", "web2", "--machinereadable"])
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        "web1",
+        "--nic",
+        "1",
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    let mac2 = w
+        .vbm(&["showvminfo", "web2", "--machinereadable"])
         .lines()
-        .find_map(|l| l.strip_prefix("macaddress1=\"").map(|m| m.trim_end_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("macaddress1=\"")
+                .map(|m| m.trim_end_matches('"').to_string())
+        })
         .unwrap();
-    let mac1 = w.vbm(&["showvminfo", "web1", "--machinereadable"])
+    let mac1 = w
+        .vbm(&["showvminfo", "web1", "--machinereadable"])
         .lines()
-        .find_map(|l| l.strip_prefix("macaddress1=\"").map(|m| m.trim_end_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("macaddress1=\"")
+                .map(|m| m.trim_end_matches('"').to_string())
+        })
         .unwrap();
     assert_ne!(mac1, mac2, "linked clones get fresh MACs");
-    w.vbm(&["dhcpserver", "modify", "--interface", "vboxnet0", "--mac-address", &mac2, "--fixed-address", "192.168.56.22"]);
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--mac-address",
+        &mac2,
+        "--fixed-address",
+        "192.168.56.22",
+    ]);
     w.vbm(&["startvm", "web1", "--type", "headless"]);
     w.vbm(&["startvm", "web2", "--type", "headless"]);
     w.wait_ssh("22", "192.168.56.21");
@@ -171,23 +322,67 @@ fn lab_in_a_fresh_world() {
     assert_eq!(w.ssh_ok("192.168.56.21", "hostname"), "web1");
     assert_eq!(w.ssh_ok("192.168.56.22", "hostname"), "web2");
     let link = w.ssh_ok("192.168.56.22", "cat /sys/class/net/eth0/address");
-    assert_eq!(link.replace(':', "").to_uppercase(), mac2, "the guest NIC carries the MAC showvminfo shows");
-    let natnet_ip2 = w.ssh_ok("192.168.56.22", "ip -4 -o addr show eth1 | awk '{print $4}' | cut -d/ -f1");
-    assert!(natnet_ip2.starts_with("10.0.9."), "NAT network address from its DHCP server: {natnet_ip2}");
+    assert_eq!(
+        link.replace(':', "").to_uppercase(),
+        mac2,
+        "the guest NIC carries the MAC showvminfo shows"
+    );
+    let natnet_ip2 = w.ssh_ok(
+        "192.168.56.22",
+        "ip -4 -o addr show eth1 | awk '{print $4}' | cut -d/ -f1",
+    );
+    assert!(
+        natnet_ip2.starts_with("10.0.9."),
+        "NAT network address from its DHCP server: {natnet_ip2}"
+    );
     w.ssh_ok("192.168.56.21", "ping -c1 -W2 192.168.56.22");
     w.ssh_ok("192.168.56.21", &format!("ping -c1 -W2 {natnet_ip2}"));
     w.ssh_ok("192.168.56.21", "ping -c1 -W2 10.0.2.2");
-    w.ssh_ok("192.168.56.21", "echo secret-of-web1 > /home/student/mine.txt && sudo touch /usr/local/web1-was-here");
-    let absent = w.ssh("22", "192.168.56.22", "test -e /home/student/mine.txt || test -e /usr/local/web1-was-here");
-    assert!(!absent.status.success(), "web1's files are invisible in web2");
-    assert!(!Path::new("/usr/local/web1-was-here").exists(), "and on the host");
-    w.ssh_ok("192.168.56.21", "sudo systemctl start nginx && systemctl is-active nginx");
-    let code = w.exec(&["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "http://192.168.56.21/"]);
-    assert_eq!(String::from_utf8_lossy(&code.stdout), "200", "nginx started by systemctl answers over the network");
+    w.ssh_ok(
+        "192.168.56.21",
+        "echo secret-of-web1 > /home/student/mine.txt && sudo touch /usr/local/web1-was-here",
+    );
+    let absent = w.ssh(
+        "22",
+        "192.168.56.22",
+        "test -e /home/student/mine.txt || test -e /usr/local/web1-was-here",
+    );
+    assert!(
+        !absent.status.success(),
+        "web1's files are invisible in web2"
+    );
+    assert!(
+        !Path::new("/usr/local/web1-was-here").exists(),
+        "and on the host"
+    );
+    w.ssh_ok(
+        "192.168.56.21",
+        "sudo systemctl start nginx && systemctl is-active nginx",
+    );
+    let code = w.exec(&[
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "5",
+        "http://192.168.56.21/",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&code.stdout),
+        "200",
+        "nginx started by systemctl answers over the network"
+    );
     let closed = w.exec(&["curl", "-s", "--max-time", "3", "http://192.168.56.22/"]);
     assert!(!closed.status.success(), "web2 runs no nginx");
     let via_nat = w.ssh("2222", "127.0.0.1", "hostname");
-    assert_eq!(String::from_utf8_lossy(&via_nat.stdout).trim(), "web1", "NAT port forward reaches web1's sshd");
+    assert_eq!(
+        String::from_utf8_lossy(&via_nat.stdout).trim(),
+        "web1",
+        "NAT port forward reaches web1's sshd"
+    );
     let k1 = w.host_key("192.168.56.21");
     let k2 = w.host_key("192.168.56.22");
     assert!(!k1.is_empty() && k1 != k2, "each VM has its own host key");
@@ -196,28 +391,64 @@ fn lab_in_a_fresh_world() {
     w.vbm(&["controlvm", "web1", "reset"]);
     std::thread::sleep(Duration::from_millis(300));
     w.wait_ssh("22", "192.168.56.21");
-    assert_eq!(w.host_key("192.168.56.21"), k1, "host keys survive a reboot");
-    assert_eq!(w.ssh_ok("192.168.56.21", "cat /home/student/mine.txt"), "secret-of-web1", "the disk survives a reboot");
-    let ip_prop = w.vbm(&["guestproperty", "get", "web2", "/VirtualBox/GuestInfo/Net/0/V4/IP"]);
+    assert_eq!(
+        w.host_key("192.168.56.21"),
+        k1,
+        "host keys survive a reboot"
+    );
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "cat /home/student/mine.txt"),
+        "secret-of-web1",
+        "the disk survives a reboot"
+    );
+    let ip_prop = w.vbm(&[
+        "guestproperty",
+        "get",
+        "web2",
+        "/VirtualBox/GuestInfo/Net/0/V4/IP",
+    ]);
     assert_eq!(ip_prop, "Value: 192.168.56.22\n");
     w.vbm(&["controlvm", "web1", "poweroff"]);
     w.vbm(&["controlvm", "web2", "acpipowerbutton"]);
     let start = Instant::now();
-    while !w.vbm(&["showvminfo", "web2", "--machinereadable"]).contains("VMState=\"poweroff\"") {
-        assert!(start.elapsed() < Duration::from_secs(30), "ACPI shutdown finishes");
+    while !w
+        .vbm(&["showvminfo", "web2", "--machinereadable"])
+        .contains("VMState=\"poweroff\"")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "ACPI shutdown finishes"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(400));
     let web1_dir = w.root.join(format!("worlds/{}/machines/web1", w.name));
     assert!(web1_dir.exists());
     w.vbm(&["unregistervm", "web1", "--delete"]);
-    assert!(!web1_dir.exists(), "unregistervm --delete removes the VM's layers and folder");
+    assert!(
+        !web1_dir.exists(),
+        "unregistervm --delete removes the VM's layers and folder"
+    );
     let out = w.tool(&["world", "destroy", &w.name]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!w.netns_exists(), "no stray namespace");
-    assert!(!w.root.join("worlds").join(&w.name).exists(), "no stray state");
-    let leftovers = Command::new("pgrep").args(["-f", &w.root.display().to_string()]).output().unwrap();
-    assert!(leftovers.stdout.is_empty(), "no stray process: {}", String::from_utf8_lossy(&leftovers.stdout));
+    assert!(
+        !w.root.join("worlds").join(&w.name).exists(),
+        "no stray state"
+    );
+    let leftovers = Command::new("pgrep")
+        .args(["-f", &w.root.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        leftovers.stdout.is_empty(),
+        "no stray process: {}",
+        String::from_utf8_lossy(&leftovers.stdout)
+    );
 }
 
 #[test]
@@ -225,29 +456,75 @@ fn two_worlds_side_by_side() {
     let a = TestWorld::new("a");
     let b = TestWorld::new("b");
     for (w, name) in [(&a, "alpha"), (&b, "beta")] {
-        assert_eq!(w.vbm(&["hostonlyif", "create"]), "Interface 'vboxnet0' was successfully created\n");
+        assert_eq!(
+            w.vbm(&["hostonlyif", "create"]),
+            "Interface 'vboxnet0' was successfully created\n"
+        );
         w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
-        w.vbm(&["dhcpserver", "add", "--interface", "vboxnet0", "--server-ip", "192.168.56.100", "--netmask", "255.255.255.0", "--lower-ip", "192.168.56.10", "--upper-ip", "192.168.56.20", "--enable"]);
+        w.vbm(&[
+            "dhcpserver",
+            "add",
+            "--interface",
+            "vboxnet0",
+            "--server-ip",
+            "192.168.56.100",
+            "--netmask",
+            "255.255.255.0",
+            "--lower-ip",
+            "192.168.56.10",
+            "--upper-ip",
+            "192.168.56.20",
+            "--enable",
+        ]);
         let ova = make_ova(w);
         w.vbm(&["import", &ova, "--vsys", "0", "--vmname", name]);
-        w.vbm(&["modifyvm", name, "--nic1", "hostonly", "--hostonlyadapter1", "vboxnet0"]);
+        w.vbm(&[
+            "modifyvm",
+            name,
+            "--nic1",
+            "hostonly",
+            "--hostonlyadapter1",
+            "vboxnet0",
+        ]);
         w.vbm(&["startvm", name, "--type", "headless"]);
     }
     for (w, name, other) in [(&a, "alpha", "beta"), (&b, "beta", "alpha")] {
         w.wait_ssh("22", "192.168.56.10");
-        assert_eq!(w.ssh_ok("192.168.56.10", "hostname"), name, "each world reaches its own VM at the same address");
+        assert_eq!(
+            w.ssh_ok("192.168.56.10", "hostname"),
+            name,
+            "each world reaches its own VM at the same address"
+        );
         let list = w.vbm(&["list", "vms"]);
-        assert!(list.contains(name) && !list.contains(other), "a world sees only its VMs: {list}");
+        assert!(
+            list.contains(name) && !list.contains(other),
+            "a world sees only its VMs: {list}"
+        );
     }
     let host = Command::new("ip").args(["-br", "addr"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&host.stdout).contains("192.168.56."), "nothing leaks onto the real host");
+    assert!(
+        !String::from_utf8_lossy(&host.stdout).contains("192.168.56."),
+        "nothing leaks onto the real host"
+    );
+    let status = a.exec(&["sh", "-c", "test \"$VBOXSIM_WORLD\" = \"$0\" && exit 7", &a.name]);
+    assert_eq!(status.status.code(), Some(7), "world exec exits with the command's status, in the world's env");
     let listed = String::from_utf8_lossy(&a.tool(&["world", "list"]).stdout).to_string();
     assert!(listed.contains(&a.name));
     let again = a.tool(&["world", "create", &a.name]);
-    assert!(!again.status.success(), "creating an existing world fails without --replace");
+    assert!(
+        !again.status.success(),
+        "creating an existing world fails without --replace"
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("--replace"));
     let mut vm_process = 0u32;
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(b.root.join(format!("worlds/{}/vbox-home/vboxsim-state.json", b.name))).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            b.root
+                .join(format!("worlds/{}/vbox-home/vboxsim-state.json", b.name)),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     if let Some(pid) = state["machines"][0]["session"]["pid"].as_u64() {
         vm_process = pid as u32;
     }
@@ -258,8 +535,15 @@ fn two_worlds_side_by_side() {
         libc::kill(vm_process as i32, libc::SIGKILL);
     }
     let out = b.tool(&["world", "destroy", &b.name]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!b.netns_exists());
-    assert!(a.netns_exists(), "destroying one world leaves the other alone");
+    assert!(
+        a.netns_exists(),
+        "destroying one world leaves the other alone"
+    );
     assert_eq!(a.ssh_ok("192.168.56.10", "hostname"), "alpha");
 }

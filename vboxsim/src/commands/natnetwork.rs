@@ -196,7 +196,13 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     ctx.sync_networks()
 }
 
-fn natnet_change(ctx: &Ctx, state: &mut State, sub: &str, netname: &str, req: &Request) -> Result<(), VBoxError> {
+fn natnet_change(
+    ctx: &Ctx,
+    state: &mut State,
+    sub: &str,
+    netname: &str,
+    req: &Request,
+) -> Result<(), VBoxError> {
     let _ = ctx;
     let netname = netname.to_string();
     match sub {

@@ -18,12 +18,18 @@ pub fn ip(args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
 fn fnv(name: &str) -> u32 {
-    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 pub fn natnet_bridge(name: &str) -> String {
@@ -36,13 +42,25 @@ pub fn intnet_bridge(name: &str) -> String {
 
 /// /sys shows the namespace it was mounted in, not ours: ask the kernel through `ip`.
 fn link_exists(name: &str) -> bool {
-    Command::new("ip").args(["link", "show", "dev", name]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("ip")
+        .args(["link", "show", "dev", name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn bridges() -> Vec<String> {
-    let out = Command::new("ip").args(["-o", "link", "show", "type", "bridge"]).output();
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-    text.lines().filter_map(|l| l.split(": ").nth(1)).map(|n| n.split('@').next().unwrap_or(n).to_string()).collect()
+    let out = Command::new("ip")
+        .args(["-o", "link", "show", "type", "bridge"])
+        .output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        .collect()
 }
 
 /// True when this process may touch networking: it runs inside a world.
@@ -62,7 +80,9 @@ fn ensure_bridge(name: &str, addr: Option<String>) -> Result<(), String> {
 }
 
 fn prefix(mask: &str) -> u32 {
-    mask.parse::<Ipv4Addr>().map(|m| u32::from(m).count_ones()).unwrap_or(24)
+    mask.parse::<Ipv4Addr>()
+        .map(|m| u32::from(m).count_ones())
+        .unwrap_or(24)
 }
 
 /// Brings the world's bridges in line with the state: creates missing ones, sets addresses,
@@ -97,7 +117,8 @@ pub fn sync(state: &State) -> Result<(), String> {
         wanted.push(br);
     }
     for name in bridges() {
-        let ours = name.starts_with("vboxnet") || name.starts_with("vbn") || name.starts_with("vbi");
+        let ours =
+            name.starts_with("vboxnet") || name.starts_with("vbn") || name.starts_with("vbi");
         if ours && !wanted.contains(&name) {
             let _ = ip(&["link", "del", &name]);
         }

@@ -24,7 +24,10 @@ impl NatEngine {
             // SAFETY: unshare affects only this thread; it never leaves the new namespace.
             let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
             if rc != 0 {
-                let _ = ready_tx.send(Err(format!("unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error())));
+                let _ = ready_tx.send(Err(format!(
+                    "unshare(CLONE_NEWNET): {}",
+                    std::io::Error::last_os_error()
+                )));
                 return;
             }
             // SAFETY: gettid has no preconditions.
@@ -34,7 +37,9 @@ impl NatEngine {
                 let _ = reply.send(TcpStream::connect_timeout(&addr, Duration::from_secs(5)));
             }
         });
-        let tid = ready_rx.recv().map_err(|_| "NAT engine thread died".to_string())??;
+        let tid = ready_rx
+            .recv()
+            .map_err(|_| "NAT engine thread died".to_string())??;
         Ok(NatEngine { tid, requests: tx })
     }
 
@@ -53,12 +58,28 @@ impl NatEngine {
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+                Err(format!(
+                    "ip {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
             }
         };
         run(&["link", "set", "lo", "up"])?;
-        run(&["addr", "add", &format!("{}/{len}", Ipv4Addr::from(base + 2)), "dev", dev])?;
-        run(&["addr", "add", &format!("{}/{len}", Ipv4Addr::from(base + 3)), "dev", dev])?;
+        run(&[
+            "addr",
+            "add",
+            &format!("{}/{len}", Ipv4Addr::from(base + 2)),
+            "dev",
+            dev,
+        ])?;
+        run(&[
+            "addr",
+            "add",
+            &format!("{}/{len}", Ipv4Addr::from(base + 3)),
+            "dev",
+            dev,
+        ])?;
         run(&["link", "set", dev, "up"])
     }
 
@@ -67,11 +88,16 @@ impl NatEngine {
         let tx = std::sync::Mutex::new(self.requests.clone());
         std::sync::Arc::new(move |addr| {
             let (reply_tx, reply_rx) = mpsc::channel();
-            let sent = tx.lock().map(|t| t.send(Some((addr, reply_tx))).is_ok()).unwrap_or(false);
+            let sent = tx
+                .lock()
+                .map(|t| t.send(Some((addr, reply_tx))).is_ok())
+                .unwrap_or(false);
             if !sent {
                 return Err(std::io::Error::other("NAT engine stopped"));
             }
-            reply_rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("NAT engine stopped")))
+            reply_rx
+                .recv()
+                .unwrap_or_else(|_| Err(std::io::Error::other("NAT engine stopped")))
         })
     }
 }

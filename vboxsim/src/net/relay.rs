@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Makes the connection to the guest side.
@@ -18,8 +18,13 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn start(listen: SocketAddr, target: SocketAddr, connect: Connector) -> Result<Forwarder, String> {
-        let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    pub fn start(
+        listen: SocketAddr,
+        target: SocketAddr,
+        connect: Connector,
+    ) -> Result<Forwarder, String> {
+        let listener =
+            TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -39,7 +44,10 @@ impl Forwarder {
                 }
             }
         });
-        Ok(Forwarder { stop, thread: Some(thread) })
+        Ok(Forwarder {
+            stop,
+            thread: Some(thread),
+        })
     }
 }
 
@@ -53,7 +61,9 @@ impl Drop for Forwarder {
 }
 
 fn pipe(a: TcpStream, b: TcpStream) {
-    let (Ok(a2), Ok(b2)) = (a.try_clone(), b.try_clone()) else { return };
+    let (Ok(a2), Ok(b2)) = (a.try_clone(), b.try_clone()) else {
+        return;
+    };
     let t = std::thread::spawn(move || copy(a2, b2));
     copy(b, a);
     let _ = t.join();

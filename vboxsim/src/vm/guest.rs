@@ -49,7 +49,9 @@ impl Guest {
     pub fn power_on(store: &Store, m: &Machine) -> Result<Guest, String> {
         let kind = match Backend::from_env()? {
             Backend::Hollow => Kind::Hollow { halted: false },
-            Backend::Namespace => Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?),
+            Backend::Namespace => {
+                Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?)
+            }
         };
         Ok(Guest {
             leases: m.nic_leases.clone(),

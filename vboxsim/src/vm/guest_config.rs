@@ -33,4 +33,6 @@ pub struct GuestConfig {
     pub hide: Vec<String>,
     pub nics: Vec<GuestNic>,
     pub start_sshd: bool,
+    /// Modelled boot time before services start (latency model), in milliseconds.
+    pub boot_delay_ms: u64,
 }

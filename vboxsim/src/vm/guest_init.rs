@@ -21,22 +21,39 @@ fn cstr(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-fn mount(src: &str, target: &str, fstype: &str, flags: libc::c_ulong, data: &str) -> Result<(), String> {
+fn mount(
+    src: &str,
+    target: &str,
+    fstype: &str,
+    flags: libc::c_ulong,
+    data: &str,
+) -> Result<(), String> {
     let (s, t, f, d) = (cstr(src), cstr(target), cstr(fstype), cstr(data));
     // SAFETY: mount(2) with valid NUL-terminated strings.
     let rc = unsafe {
         libc::mount(
             s.as_ptr(),
             t.as_ptr(),
-            if fstype.is_empty() { std::ptr::null() } else { f.as_ptr() },
+            if fstype.is_empty() {
+                std::ptr::null()
+            } else {
+                f.as_ptr()
+            },
             flags,
-            if data.is_empty() { std::ptr::null() } else { d.as_ptr().cast() },
+            if data.is_empty() {
+                std::ptr::null()
+            } else {
+                d.as_ptr().cast()
+            },
         )
     };
     if rc == 0 {
         Ok(())
     } else {
-        Err(format!("mount {fstype} {src} on {target} ({data}): {}", std::io::Error::last_os_error()))
+        Err(format!(
+            "mount {fstype} {src} on {target} ({data}): {}",
+            std::io::Error::last_os_error()
+        ))
     }
 }
 
@@ -55,7 +72,11 @@ fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "{cmd} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -64,7 +85,10 @@ pub fn main(args: &[String]) -> i32 {
         eprintln!("vboxsim guest-init: internal entry point (CONFIG)");
         return 2;
     };
-    let cfg: GuestConfig = match std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+    let cfg: GuestConfig = match std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+    {
         Some(c) => c,
         None => {
             log(&format!("cannot read {path}"));
@@ -102,7 +126,11 @@ pub fn main(args: &[String]) -> i32 {
         // SAFETY: non-blocking wait for our one child.
         let r = unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) };
         if r == child {
-            return if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 1 };
+            return if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                1
+            };
         }
         if let Some(sig) = wait_signal(&sigset, Duration::from_millis(200)) {
             if sig == libc::SIGUSR1 || sig == libc::SIGTERM {
@@ -120,7 +148,14 @@ fn block_signals() -> libc::sigset_t {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        for s in [libc::SIGTERM, libc::SIGUSR1, libc::SIGCHLD, libc::SIGINT, libc::SIGPWR, libc::SIGHUP] {
+        for s in [
+            libc::SIGTERM,
+            libc::SIGUSR1,
+            libc::SIGCHLD,
+            libc::SIGINT,
+            libc::SIGPWR,
+            libc::SIGHUP,
+        ] {
             libc::sigaddset(&mut set, s);
         }
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
@@ -129,7 +164,10 @@ fn block_signals() -> libc::sigset_t {
 }
 
 fn wait_signal(set: &libc::sigset_t, timeout: Duration) -> Option<i32> {
-    let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
     // SAFETY: sigtimedwait with valid pointers.
     let sig = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) };
     (sig > 0).then_some(sig)
@@ -164,7 +202,11 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
     let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     let line = format!("127.0.1.1\t{}", cfg.hostname);
     if !hosts.lines().any(|l| l == line) {
-        let kept: String = hosts.lines().filter(|l| !l.starts_with("127.0.1.1")).map(|l| format!("{l}\n")).collect();
+        let kept: String = hosts
+            .lines()
+            .filter(|l| !l.starts_with("127.0.1.1"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let _ = std::fs::write("/etc/hosts", format!("{kept}{line}\n"));
     }
     configure_network(cfg)?;
@@ -173,12 +215,21 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
     }
     host_keys(&cfg.uuid)?;
     // Spawned children get a clean signal mask; PID 1 keeps blocking and waits synchronously.
-    let mut sshd_ok = true;
+    if cfg.boot_delay_ms > 0 {
+        std::thread::sleep(Duration::from_millis(cfg.boot_delay_ms));
+    }
     if cfg.start_sshd {
         let _ = std::fs::create_dir_all("/run/sshd");
         let mut cmd = Command::new("/usr/sbin/sshd");
-        cmd.args(["-o", "UsePAM=no", "-o", "PasswordAuthentication=yes", "-o", "PubkeyAuthentication=yes"])
-            .stdin(Stdio::null());
+        cmd.args([
+            "-o",
+            "UsePAM=no",
+            "-o",
+            "PasswordAuthentication=yes",
+            "-o",
+            "PubkeyAuthentication=yes",
+        ])
+        .stdin(Stdio::null());
         let set = *sigset;
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -187,16 +238,14 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
                 Ok(())
             });
         }
-        sshd_ok = cmd.status().map(|s| s.success()).unwrap_or(false);
-        if !sshd_ok {
+        if !cmd.status().map(|s| s.success()).unwrap_or(false) {
             log("sshd failed to start");
         }
     }
-    if sshd_ok {
-        let mut out = std::io::stdout();
-        let _ = out.write_all(b"up\n");
-        let _ = out.flush();
-    }
+    // Booted: Guest Additions report in (whether or not sshd came up, as on a real VM).
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"up\n");
+    let _ = out.flush();
     loop {
         reap();
         match wait_signal(sigset, Duration::from_millis(500)) {
@@ -253,7 +302,13 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
     let _ = std::os::unix::fs::symlink(&cfg.systemctl, format!("{bin}/systemctl"));
     // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
     // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.
-    mount("overlay", &cfg.base_mnt, "overlay", libc::MS_RDONLY, &format!("lowerdir={}:/", cfg.additions_mnt))?;
+    mount(
+        "overlay",
+        &cfg.base_mnt,
+        "overlay",
+        libc::MS_RDONLY,
+        &format!("lowerdir={}:/", cfg.additions_mnt),
+    )?;
     let mut lowers: Vec<String> = cfg.lower_layers.iter().rev().cloned().collect();
     lowers.push(cfg.base_mnt.clone());
     mount(
@@ -261,17 +316,66 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
         &cfg.root_mnt,
         "overlay",
         0,
-        &format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), cfg.upper, cfg.work),
+        &format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lowers.join(":"),
+            cfg.upper,
+            cfg.work
+        ),
     )?;
     let r = &cfg.root_mnt;
-    mount("/dev", &format!("{r}/dev"), "", libc::MS_BIND | libc::MS_REC, "")?;
-    mount("proc", &format!("{r}/proc"), "proc", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, "")?;
-    mount("sysfs", &format!("{r}/sys"), "sysfs", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, "")?;
-    mount("tmpfs", &format!("{r}/run"), "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=0755")?;
-    mount("tmpfs", &format!("{r}/tmp"), "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=1777")?;
+    mount(
+        "/dev",
+        &format!("{r}/dev"),
+        "",
+        libc::MS_BIND | libc::MS_REC,
+        "",
+    )?;
+    mount(
+        "proc",
+        &format!("{r}/proc"),
+        "proc",
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        "",
+    )?;
+    mount(
+        "sysfs",
+        &format!("{r}/sys"),
+        "sysfs",
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        "",
+    )?;
+    mount(
+        "tmpfs",
+        &format!("{r}/run"),
+        "tmpfs",
+        libc::MS_NOSUID | libc::MS_NODEV,
+        "mode=0755",
+    )?;
+    mount(
+        "tmpfs",
+        &format!("{r}/tmp"),
+        "tmpfs",
+        libc::MS_NOSUID | libc::MS_NODEV,
+        "mode=1777",
+    )?;
     let pts = format!("{r}/dev/pts");
-    if mount("devpts", &pts, "devpts", libc::MS_NOSUID | libc::MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5").is_ok() {
-        let _ = mount(&format!("{pts}/ptmx"), &format!("{r}/dev/ptmx"), "", libc::MS_BIND, "");
+    if mount(
+        "devpts",
+        &pts,
+        "devpts",
+        libc::MS_NOSUID | libc::MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=0620,gid=5",
+    )
+    .is_ok()
+    {
+        let _ = mount(
+            &format!("{pts}/ptmx"),
+            &format!("{r}/dev/ptmx"),
+            "",
+            libc::MS_BIND,
+            "",
+        );
     }
     for h in &cfg.hide {
         let target = format!("{r}{h}");
@@ -288,7 +392,10 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
             return Err(format!("pivot_root: {}", std::io::Error::last_os_error()));
         }
         if libc::umount2(dot.as_ptr(), libc::MNT_DETACH) != 0 {
-            return Err(format!("umount old root: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "umount old root: {}",
+                std::io::Error::last_os_error()
+            ));
         }
     }
     std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))
@@ -299,12 +406,18 @@ fn configure_network(cfg: &GuestConfig) -> Result<(), String> {
     let mut have_default = false;
     for nic in &cfg.nics {
         run("ip", &["link", "set", "dev", &nic.veth, "name", &nic.name])?;
-        run("ip", &["link", "set", "dev", &nic.name, "address", &nic.mac])?;
+        run(
+            "ip",
+            &["link", "set", "dev", &nic.name, "address", &nic.mac],
+        )?;
         run("ip", &["link", "set", "dev", &nic.name, "up"])?;
         if let Some(a) = &nic.addr {
             run("ip", &["addr", "add", a, "dev", &nic.name])?;
             if let (Some(gw), false) = (&nic.gateway, have_default) {
-                run("ip", &["route", "add", "default", "via", gw, "dev", &nic.name])?;
+                run(
+                    "ip",
+                    &["route", "add", "default", "via", gw, "dev", &nic.name],
+                )?;
                 have_default = true;
             }
         }
@@ -315,10 +428,15 @@ fn configure_network(cfg: &GuestConfig) -> Result<(), String> {
 /// Creates the appliance's login user from the disk (idempotent: every boot converges).
 fn apply_user() -> Result<(), String> {
     let path = format!("/{USER_FILE}");
-    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
     let user: ApplianceUser = serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    if !passwd.lines().any(|l| l.split(':').next() == Some(user.name.as_str())) {
+    if !passwd
+        .lines()
+        .any(|l| l.split(':').next() == Some(user.name.as_str()))
+    {
         run("useradd", &["-m", "-s", "/bin/bash", &user.name])?;
     }
     match &user.password_hash {
@@ -329,25 +447,40 @@ fn apply_user() -> Result<(), String> {
     let ssh = format!("{home}/.ssh");
     std::fs::create_dir_all(&ssh).map_err(|e| format!("{ssh}: {e}"))?;
     let keys = format!("{ssh}/authorized_keys");
-    std::fs::write(&keys, user.authorized_keys.iter().map(|k| format!("{k}\n")).collect::<String>()).map_err(|e| format!("{keys}: {e}"))?;
+    std::fs::write(
+        &keys,
+        user.authorized_keys
+            .iter()
+            .map(|k| format!("{k}\n"))
+            .collect::<String>(),
+    )
+    .map_err(|e| format!("{keys}: {e}"))?;
     let _ = std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700));
     let _ = std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600));
     run("chown", &["-R", &format!("{0}:{0}", user.name), &ssh])?;
     let sudoers = format!("/etc/sudoers.d/vboxsim-{}", user.name);
-    std::fs::write(&sudoers, format!("{} ALL=(ALL) NOPASSWD:ALL\n", user.name)).map_err(|e| format!("{sudoers}: {e}"))?;
+    std::fs::write(&sudoers, format!("{} ALL=(ALL) NOPASSWD:ALL\n", user.name))
+        .map_err(|e| format!("{sudoers}: {e}"))?;
     let _ = std::fs::set_permissions(&sudoers, std::fs::Permissions::from_mode(0o440));
     Ok(())
 }
 
 fn passwd_home(name: &str) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find(|l| l.split(':').next() == Some(name)).and_then(|l| l.split(':').nth(5)).map(str::to_string)
+    passwd
+        .lines()
+        .find(|l| l.split(':').next() == Some(name))
+        .and_then(|l| l.split(':').nth(5))
+        .map(str::to_string)
 }
 
 /// Host keys belong to the VM's disk: made on the first boot of this VM (a clone gets its own),
 /// kept across reboots. The host's own keys (seen through the base layer) are never used.
 fn host_keys(uuid: &str) -> Result<(), String> {
-    if std::fs::read_to_string(HOSTKEY_MARKER).map(|s| s.trim() == uuid).unwrap_or(false) {
+    if std::fs::read_to_string(HOSTKEY_MARKER)
+        .map(|s| s.trim() == uuid)
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     if let Ok(dir) = std::fs::read_dir("/etc/ssh") {

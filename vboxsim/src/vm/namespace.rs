@@ -5,8 +5,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::model::ids::mac_colon;
@@ -33,13 +33,22 @@ pub struct NamespaceGuest {
 }
 
 fn short(uuid: &str) -> String {
-    uuid.chars().filter(|c| c.is_ascii_hexdigit()).take(6).collect()
+    uuid.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(6)
+        .collect()
 }
 
 fn hostname(name: &str) -> String {
     let h: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let h = h.trim_matches('-').chars().take(63).collect::<String>();
     if h.is_empty() { "vm".into() } else { h }
@@ -68,7 +77,11 @@ impl NamespaceGuest {
         let state = store.read()?;
         host_net::sync(&state)?;
         let disk = m.disk.as_ref().ok_or("the VM has no disk to boot from")?;
-        let upper = disk.layers.last().cloned().ok_or("the VM's disk has no layer")?;
+        let upper = disk
+            .layers
+            .last()
+            .cloned()
+            .ok_or("the VM's disk has no layer")?;
         let lower_layers = disk.layers[..disk.layers.len() - 1].to_vec();
         let work = format!("{upper}.work");
         let additions_mnt = format!("{}/.vboxsim/additions", m.vm_dir);
@@ -101,26 +114,43 @@ impl NamespaceGuest {
             systemctl: SYSTEMCTL.into(),
             hide,
             nics,
-            start_sshd: std::env::var("VBOXSIM_NO_SSHD").map(|v| v != "1").unwrap_or(true),
+            start_sshd: std::env::var("VBOXSIM_NO_SSHD")
+                .map(|v| v != "1")
+                .unwrap_or(true),
+            boot_delay_ms: crate::vbox::latency::Latency::from_env()
+                .of(crate::vbox::latency::BOOT_TO_SSH)
+                .as_millis() as u64,
         };
         let cfg_path = format!("{}/guest-config.json", m.log_folder());
-        std::fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).map_err(|e| e.to_string())?)
-            .map_err(|e| format!("{cfg_path}: {e}"))?;
+        std::fs::write(
+            &cfg_path,
+            serde_json::to_vec_pretty(&cfg).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("{cfg_path}: {e}"))?;
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
-        cmd.arg("guest-init").arg(&cfg_path).stdin(Stdio::piped()).stdout(Stdio::piped());
+        cmd.arg("guest-init")
+            .arg(&cfg_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
         // SAFETY: between fork and exec only prctl/unshare (async-signal-safe syscalls).
         unsafe {
             cmd.pre_exec(|| {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                let flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWNET | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+                let flags = libc::CLONE_NEWNS
+                    | libc::CLONE_NEWUTS
+                    | libc::CLONE_NEWNET
+                    | libc::CLONE_NEWPID
+                    | libc::CLONE_NEWIPC;
                 if libc::unshare(flags) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
-        let init = cmd.spawn().map_err(|e| format!("cannot start the guest's init: {e}"))?;
+        let init = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the guest's init: {e}"))?;
         let mut guest = NamespaceGuest {
             up: Arc::new(AtomicBool::new(false)),
             uuid: m.uuid.clone(),
@@ -152,10 +182,13 @@ impl NamespaceGuest {
                     let engine = NatEngine::start()?;
                     ip(&["link", "add", &host, "type", "veth", "peer", "name", &guest])?;
                     ip(&["link", "set", &host, "netns", &engine.tid.to_string()])?;
-                    let (net, len) = l.addr.map(|(a, len)| {
-                        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                        (Ipv4Addr::from(u32::from(a) & mask), len)
-                    }).unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24));
+                    let (net, len) = l
+                        .addr
+                        .map(|(a, len)| {
+                            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                            (Ipv4Addr::from(u32::from(a) & mask), len)
+                        })
+                        .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24));
                     engine.configure(&host, net, len)?;
                     self.engines.push((l.slot, engine));
                 }
@@ -179,7 +212,9 @@ impl NamespaceGuest {
             ip(&["link", "set", &guest, "netns", &pid])?;
         }
         let mut stdin = self.init.stdin.take().ok_or("guest init has no stdin")?;
-        stdin.write_all(b"go\n").map_err(|e| format!("guest init: {e}"))?;
+        stdin
+            .write_all(b"go\n")
+            .map_err(|e| format!("guest init: {e}"))?;
         drop(stdin);
         if let Some(out) = self.init.stdout.take() {
             let up = self.up.clone();
@@ -199,9 +234,14 @@ impl NamespaceGuest {
         self.forwarders.clear();
         self.start_natnet_forwarders(state);
         for l in &self.leases {
-            let Some(nic) = m.hw.nics.get(l.slot as usize - 1) else { continue };
+            let Some(nic) = m.hw.nics.get(l.slot as usize - 1) else {
+                continue;
+            };
             if let Some((_, engine)) = self.engines.iter().find(|(s, _)| *s == l.slot) {
-                let default_ip = l.addr.map(|(a, _)| a).unwrap_or(Ipv4Addr::new(10, 0, 2, 15));
+                let default_ip = l
+                    .addr
+                    .map(|(a, _)| a)
+                    .unwrap_or(Ipv4Addr::new(10, 0, 2, 15));
                 for r in nic.nat_rules.iter().filter(|r| r.proto == "tcp") {
                     let host_ip: Ipv4Addr = r.host_ip.parse().unwrap_or(Ipv4Addr::LOCALHOST);
                     let guest_ip: Ipv4Addr = r.guest_ip.parse().unwrap_or(default_ip);
@@ -221,13 +261,26 @@ impl NamespaceGuest {
 
     /// NAT-network forwards whose guest address is this VM's (the world host dials directly).
     fn start_natnet_forwarders(&mut self, state: &crate::model::state::State) {
-        let direct: Connector = Arc::new(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)));
+        let direct: Connector =
+            Arc::new(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)));
         for l in &self.leases {
-            let (Segment::NatNetwork(net), Some((addr, _))) = (&l.segment, l.addr) else { continue };
-            let Some(n) = state.natnets.iter().find(|n| &n.name == net) else { continue };
-            for r in n.rules.iter().filter(|r| r.proto == "tcp" && r.guest_ip == addr.to_string()) {
+            let (Segment::NatNetwork(net), Some((addr, _))) = (&l.segment, l.addr) else {
+                continue;
+            };
+            let Some(n) = state.natnets.iter().find(|n| &n.name == net) else {
+                continue;
+            };
+            for r in n
+                .rules
+                .iter()
+                .filter(|r| r.proto == "tcp" && r.guest_ip == addr.to_string())
+            {
                 let host_ip: Ipv4Addr = r.host_ip.parse().unwrap_or(Ipv4Addr::LOCALHOST);
-                match Forwarder::start(SocketAddr::from((host_ip, r.host_port)), SocketAddr::from((addr, r.guest_port)), direct.clone()) {
+                match Forwarder::start(
+                    SocketAddr::from((host_ip, r.host_port)),
+                    SocketAddr::from((addr, r.guest_port)),
+                    direct.clone(),
+                ) {
                     Ok(f) => self.forwarders.push(f),
                     Err(e) => eprintln!("vboxsim: NAT network rule '{}': {e}", r.name),
                 }
@@ -282,7 +335,11 @@ impl NamespaceGuest {
             self.paused = paused;
         }
         for (slot, host) in &self.host_veths {
-            let cable = m.hw.nics.get(*slot as usize - 1).map(|n| n.cable).unwrap_or(true);
+            let cable =
+                m.hw.nics
+                    .get(*slot as usize - 1)
+                    .map(|n| n.cable)
+                    .unwrap_or(true);
             let _ = ip(&["link", "set", host, if cable { "up" } else { "down" }]);
         }
         self.start_forwarders(m, state);
@@ -291,11 +348,21 @@ impl NamespaceGuest {
     /// Stops or continues every process of the guest (pause/resume).
     fn freeze(&self, stop: bool) {
         let pid = self.init.id();
-        let Ok(target) = std::fs::read_link(format!("/proc/{pid}/ns/pid_for_children")) else { return };
-        let Ok(dir) = std::fs::read_dir("/proc") else { return };
+        let Ok(target) = std::fs::read_link(format!("/proc/{pid}/ns/pid_for_children")) else {
+            return;
+        };
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return;
+        };
         for e in dir.flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-            if std::fs::read_link(format!("/proc/{p}/ns/pid")).ok().as_ref() == Some(&target) {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                == Some(&target)
+            {
                 // SAFETY: signalling a process of this VM's guest.
                 unsafe {
                     libc::kill(p, if stop { libc::SIGSTOP } else { libc::SIGCONT });

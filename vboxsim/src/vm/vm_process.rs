@@ -146,7 +146,12 @@ pub fn main(args: &[String]) -> i32 {
         libc::write(handshake, b"ok\n".as_ptr().cast(), 3);
         libc::close(handshake);
     }
-    let boot_delay = lat.of(latency::BOOT_TO_SSH);
+    let boot_delay =
+        if crate::vm::guest::Backend::from_env() == Ok(crate::vm::guest::Backend::Hollow) {
+            lat.of(latency::BOOT_TO_SSH)
+        } else {
+            Duration::ZERO
+        };
     let mut booted_at = Instant::now() + boot_delay;
     let mut published = false;
     loop {
