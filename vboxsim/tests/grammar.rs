@@ -251,3 +251,15 @@ fn snapshot_handler_exit_codes() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("VBOX_E_OBJECT_NOT_FOUND"));
 }
+
+#[test]
+fn help_goes_to_stdout_with_exit_0() {
+    let sim = Sim::new("grammar-help");
+    let r = sim.ok(&["modifyvm", "--help"]);
+    assert!(
+        r.stdout.contains("VBoxManage modifyvm <uuid | vmname>"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.stderr, "");
+}

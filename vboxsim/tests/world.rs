@@ -506,8 +506,17 @@ fn two_worlds_side_by_side() {
         !String::from_utf8_lossy(&host.stdout).contains("192.168.56."),
         "nothing leaks onto the real host"
     );
-    let status = a.exec(&["sh", "-c", "test \"$VBOXSIM_WORLD\" = \"$0\" && exit 7", &a.name]);
-    assert_eq!(status.status.code(), Some(7), "world exec exits with the command's status, in the world's env");
+    let status = a.exec(&[
+        "sh",
+        "-c",
+        "test \"$VBOXSIM_WORLD\" = \"$0\" && exit 7",
+        &a.name,
+    ]);
+    assert_eq!(
+        status.status.code(),
+        Some(7),
+        "world exec exits with the command's status, in the world's env"
+    );
     let listed = String::from_utf8_lossy(&a.tool(&["world", "list"]).stdout).to_string();
     assert!(listed.contains(&a.name));
     let again = a.tool(&["world", "create", &a.name]);
@@ -546,4 +555,61 @@ fn two_worlds_side_by_side() {
         "destroying one world leaves the other alone"
     );
     assert_eq!(a.ssh_ok("192.168.56.10", "hostname"), "alpha");
+}
+
+#[test]
+fn guest_without_sshd_boots_but_is_unreachable() {
+    let w = TestWorld::new("nosshd");
+    w.vbm(&["hostonlyif", "create"]);
+    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet0",
+        "--server-ip",
+        "192.168.56.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.56.30",
+        "--upper-ip",
+        "192.168.56.40",
+        "--enable",
+    ]);
+    let ova = make_ova(&w);
+    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "mute"]);
+    w.vbm(&[
+        "modifyvm",
+        "mute",
+        "--nic1",
+        "hostonly",
+        "--hostonlyadapter1",
+        "vboxnet0",
+    ]);
+    let out = w.exec(&["vboxsim", "fault", "no-sshd", "on"]);
+    assert!(out.status.success());
+    w.vbm(&["startvm", "mute", "--type", "headless"]);
+    let start = Instant::now();
+    while !w
+        .vbm(&[
+            "guestproperty",
+            "get",
+            "mute",
+            "/VirtualBox/GuestInfo/Net/0/V4/IP",
+        ])
+        .starts_with("Value: 192.168.56.30")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the guest reports in"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ping = w.exec(&["ping", "-c1", "-W2", "192.168.56.30"]);
+    assert!(ping.status.success(), "the guest is up on the network");
+    assert!(
+        !w.ssh("22", "192.168.56.30", "true").status.success(),
+        "but nothing answers on port 22"
+    );
 }

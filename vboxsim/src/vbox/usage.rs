@@ -20,3 +20,29 @@ pub const SETPROPERTY: &str = "Usage:\n\nVBoxManage setproperty machinefolder de
 pub const NATNETWORK: &str = "Usage - Manage NAT networks:\n\n  VBoxManage natnetwork add --netname=name --network=network [--enable | --disable] [--dhcp=on | off] [--ipv6=on | off] [--loopback-4=rule] [--loopback-6=rule] [--port-forward-4=rule] [--port-forward-6=rule]\n\n  VBoxManage natnetwork list [filter-pattern]\n\n  VBoxManage natnetwork modify --netname=name [--dhcp=on | off] [--disable | --enable] [--ipv6=on | off] [--loopback-4=rule] [--loopback-6=rule] [--network=network] [--port-forward-4=rule] [--port-forward-6=rule]\n\n  VBoxManage natnetwork remove --netname=name\n\n  VBoxManage natnetwork start --netname=name\n\n  VBoxManage natnetwork stop --netname=name\n";
 pub const HOSTONLYIF: &str = "Usage - Manage host-only network interfaces:\n\n  VBoxManage hostonlyif ipconfig <ifname> [--dhcp | --ip=IPv4-address --netmask=IPv4-netmask | --ipv6=IPv6-address --netmasklengthv6=length]\n\n  VBoxManage hostonlyif create\n\n  VBoxManage hostonlyif remove <ifname>\n";
 pub const DHCPSERVER: &str = "Usage - Manage DHCP servers:\n\n  VBoxManage dhcpserver add < --network=netname | --interface=ifname > --server-ip=address --netmask=mask --lower-ip=address --upper-ip=address < --enable | --disable > [--global] [--vm=name|uuid --nic=1-N --fixed-address=address] [--mac-address=address --fixed-address=address]\n\n  VBoxManage dhcpserver modify < --network=netname | --interface=ifname > [--server-ip=address] [--lower-ip=address] [--upper-ip=address] [--netmask=mask] [--enable | --disable] [--vm=name|uuid --nic=1-N --fixed-address=address] [--mac-address=address --fixed-address=address]\n\n  VBoxManage dhcpserver remove < --network=netname | --interface=ifname >\n\n  VBoxManage dhcpserver start < --network=netname | --interface=ifname >\n\n  VBoxManage dhcpserver restart < --network=netname | --interface=ifname >\n\n  VBoxManage dhcpserver stop < --network=netname | --interface=ifname >\n\n  VBoxManage dhcpserver findlease < --network=netname | --interface=ifname > <--mac-address=mac>\n";
+
+/// The usage text of a command (`VBoxManage <command> --help`).
+pub fn for_command(cmd: &str, family: crate::vbox::emulation::Family) -> Option<&'static str> {
+    let v61 = family == crate::vbox::emulation::Family::V6_1;
+    Some(match cmd {
+        "list" => LIST,
+        "showvminfo" => SHOWVMINFO,
+        "import" => IMPORT,
+        "snapshot" => SNAPSHOT,
+        "clonevm" => CLONEVM,
+        "modifyvm" if v61 => MODIFYVM_61,
+        "modifyvm" => MODIFYVM,
+        "startvm" => STARTVM,
+        "controlvm" => CONTROLVM,
+        "discardstate" => DISCARDSTATE,
+        "unregistervm" if v61 => UNREGISTERVM_61,
+        "unregistervm" => UNREGISTERVM,
+        "guestproperty" => GUESTPROPERTY,
+        "setextradata" | "getextradata" => EXTRADATA,
+        "setproperty" => SETPROPERTY,
+        "natnetwork" => NATNETWORK,
+        "hostonlyif" => HOSTONLYIF,
+        "dhcpserver" => DHCPSERVER,
+        _ => return None,
+    })
+}
