@@ -477,3 +477,23 @@ fn killed_writer_leaves_a_consistent_state() {
     }
     assert!(Path::new(&sim.vbox_home().join("vboxsim-state.json")).exists());
 }
+
+#[test]
+fn real_guests_refuse_to_start_outside_a_world() {
+    let mut sim = Sim::new("state-noworld");
+    let ova = sim.ova("deb", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
+    sim.extra_env
+        .push(("VBOXSIM_GUEST".into(), "namespace".into()));
+    let r = sim.vbm(&["startvm", "vm1", "--type", "headless"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("has terminated unexpectedly during startup"),
+        "{}",
+        r.stderr
+    );
+    let log = std::fs::read_to_string(sim.machines().join("vm1/Logs/VBox.log")).unwrap();
+    assert!(log.contains("real guests run only inside a world"), "{log}");
+    assert_eq!(sim.info("vm1")["VMState"], "aborted");
+}

@@ -63,9 +63,21 @@ fn bridges() -> Vec<String> {
         .collect()
 }
 
-/// True when this process may touch networking: it runs inside a world.
+/// True when this process may touch networking: `VBOXSIM_WORLD` names a world *and* the process
+/// really is inside that world's network namespace (never the real host's).
 pub fn in_world() -> bool {
-    std::env::var_os("VBOXSIM_WORLD").is_some_and(|w| !w.is_empty())
+    use std::os::unix::fs::MetadataExt;
+    let Some(world) = std::env::var_os("VBOXSIM_WORLD").filter(|w| !w.is_empty()) else {
+        return false;
+    };
+    let ns = format!("/run/netns/vboxsim-{}", world.to_string_lossy());
+    match (
+        std::fs::metadata(&ns),
+        std::fs::metadata("/proc/self/ns/net"),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 fn ensure_bridge(name: &str, addr: Option<String>) -> Result<(), String> {

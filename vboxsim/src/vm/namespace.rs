@@ -73,6 +73,9 @@ pub fn check_host() -> Result<(), String> {
 
 impl NamespaceGuest {
     pub fn boot(store: &Store, m: &Machine) -> Result<NamespaceGuest, String> {
+        if !host_net::in_world() {
+            return Err("real guests run only inside a world: vboxsim world exec NAME -- VBoxManage startvm …".into());
+        }
         check_host()?;
         let state = store.read()?;
         host_net::sync(&state)?;

@@ -108,6 +108,7 @@ pub fn main(args: &[String]) -> i32 {
     unsafe {
         libc::setsid();
     }
+    close_inherited_fds();
     let sigset = block_signals();
     let mut go = String::new();
     if std::io::stdin().lock().read_line(&mut go).is_err() || go.trim() != "go" {
@@ -240,4 +241,22 @@ fn set_final(store: &Store, uuid: &str, to: PowerState) {
         }
     }
     let _ = store.write(&state, &lock);
+}
+
+/// A long-lived VM process must not keep its caller's descriptors open (a client reading
+/// VBoxManage's output to EOF would hang on a pipe the VM process inherited).
+fn close_inherited_fds() {
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|fd| *fd > 2) {
+        // SAFETY: closing descriptors this process inherited and does not use.
+        unsafe {
+            libc::close(fd);
+        }
+    }
 }
