@@ -3,6 +3,13 @@
 //! The pipeline (see ARCHITECTURE.md): `lab` (parse, validate) → `plan` (desired × observed →
 //! actions with reasons) → `exec` (runs actions, emits events) → `checks` → `report`.
 
-pub mod lab;
+mod app;
+pub mod cli;
+pub mod error;
+pub mod exit_code;
 pub mod hypervisor;
+pub mod lab;
 pub mod plan;
+pub mod report;
+
+pub use app::run;

@@ -62,9 +62,16 @@ impl PowerState {
             "paused" => Self::Paused,
             "saved" => Self::Saved,
             "aborted" | "aborted-saved" => Self::Aborted,
-            "starting" | "stopping" | "saving" | "restoring" | "livesnapshotting"
-            | "onlinesnapshotting" | "restoringsnapshot" | "deletingsnapshot"
-            | "deletingsnapshotlive" | "settingup" => Self::Transient(text.to_string()),
+            "starting"
+            | "stopping"
+            | "saving"
+            | "restoring"
+            | "livesnapshotting"
+            | "onlinesnapshotting"
+            | "restoringsnapshot"
+            | "deletingsnapshot"
+            | "deletingsnapshotlive"
+            | "settingup" => Self::Transient(text.to_string()),
             other => Self::Other(other.to_string()),
         }
     }
@@ -252,7 +259,9 @@ impl Inventory {
 
     /// The host-only interface carrying `ip`, if any.
     pub fn host_only_with(&self, ip: Ipv4Addr) -> Option<&ObservedHostOnly> {
-        self.host_only.iter().find(|interface| interface.ip == Some(ip))
+        self.host_only
+            .iter()
+            .find(|interface| interface.ip == Some(ip))
     }
 
     /// The DHCP server of a VirtualBox network name.

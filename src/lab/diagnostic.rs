@@ -218,8 +218,11 @@ impl Diagnostics {
     /// The problems sorted by file and position (the order they are reported in).
     pub fn sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (a.span.file, a.span.range.start, a.span.range.end)
-                .cmp(&(b.span.file, b.span.range.start, b.span.range.end))
+            (a.span.file, a.span.range.start, a.span.range.end).cmp(&(
+                b.span.file,
+                b.span.range.start,
+                b.span.range.end,
+            ))
         });
         self.items.dedup();
         self.items

@@ -38,7 +38,9 @@ pub fn lab_context(lab: &Lab, runtime: &RuntimeFacts) -> Value {
         .collect();
     let mut groups: Map<String, Value> = Map::new();
     for vm in &lab.vms {
-        let entry = groups.entry(vm.group.clone()).or_insert_with(|| Value::Array(Vec::new()));
+        let entry = groups
+            .entry(vm.group.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = entry {
             list.push(vms[&vm.name].clone());
         }
@@ -73,10 +75,17 @@ pub fn render(template: &TemplateText, context: &Value) -> Result<String, Render
         return Ok(template.source.clone());
     }
     let env = template_environment();
-    env.render_str(&template.source, minijinja::Value::from(minijinja::value::Serde(context))).map_err(|error| {
+    env.render_str(
+        &template.source,
+        minijinja::Value::from(minijinja::value::Serde(context)),
+    )
+    .map_err(|error| {
         let range = error.range().unwrap_or(0..template.source.len());
         RenderError {
-            message: format!("template error: {}", error.detail().unwrap_or(&error.to_string())),
+            message: format!(
+                "template error: {}",
+                error.detail().unwrap_or(&error.to_string())
+            ),
             span: template.span_of(range),
         }
     })
@@ -90,13 +99,23 @@ fn vm_value(lab: &Lab, vm: &Vm, runtime: &RuntimeFacts) -> Value {
         let ip = nic
             .ip
             .or_else(|| runtime.leases.get(&(vm.name.clone(), nic.slot)).copied())
-            .or_else(|| matches!(lab.network(&nic.network).map(|n| &n.kind), Some(NetworkKind::Nat)).then(|| Ipv4Addr::new(10, 0, 2, 15)));
-        let mac = nic.mac.or_else(|| runtime.macs.get(&(vm.name.clone(), nic.slot)).copied());
+            .or_else(|| {
+                matches!(
+                    lab.network(&nic.network).map(|n| &n.kind),
+                    Some(NetworkKind::Nat)
+                )
+                .then(|| Ipv4Addr::new(10, 0, 2, 15))
+            });
+        let mac = nic
+            .mac
+            .or_else(|| runtime.macs.get(&(vm.name.clone(), nic.slot)).copied());
         if let Some(ip) = ip {
-            ips.entry(nic.network.clone()).or_insert(Value::String(ip.to_string()));
+            ips.entry(nic.network.clone())
+                .or_insert(Value::String(ip.to_string()));
         }
         if let Some(mac) = mac {
-            macs.entry(nic.network.clone()).or_insert(Value::String(mac.to_string()));
+            macs.entry(nic.network.clone())
+                .or_insert(Value::String(mac.to_string()));
         }
         nics.push(json!({
             "slot": nic.slot,
@@ -107,10 +126,16 @@ fn vm_value(lab: &Lab, vm: &Vm, runtime: &RuntimeFacts) -> Value {
     }
     let primary = match &vm.ssh {
         super::model::SshRoute::Address { ip, .. } => Some(ip.to_string()),
-        super::model::SshRoute::Leased { network, .. } => ips.get(network).and_then(Value::as_str).map(str::to_string),
+        super::model::SshRoute::Leased { network, .. } => {
+            ips.get(network).and_then(Value::as_str).map(str::to_string)
+        }
         super::model::SshRoute::Forward { .. } => None,
     }
-    .or_else(|| vm.nics.iter().find_map(|nic| nic.ip.map(|ip| ip.to_string())));
+    .or_else(|| {
+        vm.nics
+            .iter()
+            .find_map(|nic| nic.ip.map(|ip| ip.to_string()))
+    });
     json!({
         "name": vm.name,
         "vbox_name": vm.vbox_name,
@@ -131,7 +156,9 @@ fn network_value(network: &Network) -> Value {
     let cidr = network.cidr();
     let vbox_name = match &network.kind {
         NetworkKind::HostOnly { interface, .. } => interface.clone(),
-        NetworkKind::NatNetwork { vbox_name, .. } | NetworkKind::Internal { vbox_name, .. } => Some(vbox_name.clone()),
+        NetworkKind::NatNetwork { vbox_name, .. } | NetworkKind::Internal { vbox_name, .. } => {
+            Some(vbox_name.clone())
+        }
         NetworkKind::Nat => None,
     };
     let dhcp = network.dhcp();

@@ -24,6 +24,7 @@ pub use validate::LabFiles;
 
 use raw::RawLab;
 use schema_check::SchemaCheck;
+use serde::Deserialize;
 
 /// What loading a lab file gave: the lab (when it has no errors) and every problem found.
 #[derive(Debug)]
@@ -53,10 +54,7 @@ pub fn schema() -> &'static serde_json::Value {
         let mut schema = serde_json::to_value(schemars::schema_for!(RawLab))
             .expect("a generated schema is valid JSON");
         if let Some(object) = schema.as_object_mut() {
-            object.insert(
-                "$id".into(),
-                "https://labctl.dev/schema/lab.json".into(),
-            );
+            object.insert("$id".into(), "https://labctl.dev/schema/lab.json".into());
         }
         schema
     })
@@ -67,7 +65,7 @@ pub fn schema() -> &'static serde_json::Value {
 pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
     let sources = Sources::new(name, text);
     let file = FileId(0);
-    let (document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
+    let (mut document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
         let diagnostics = syntax_errors
             .iter()
@@ -83,22 +81,28 @@ pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded 
             .collect::<Vec<_>>();
         return finish(None, diagnostics, sources);
     }
-    let schema_problems = SchemaCheck::run(schema(), file, &document);
-    if !schema_problems.is_empty() {
+    let schema_problems = SchemaCheck::run(schema(), file, &mut document);
+    let only_unknown_keys = schema_problems
+        .iter()
+        .all(|problem| problem.kind == DiagnosticKind::UnknownKey);
+    if !only_unknown_keys {
         return finish(None, schema_problems, sources);
     }
-    let raw: RawLab = match toml::from_str(text) {
+    let raw = match RawLab::deserialize(toml::de::Deserializer::from(document)) {
         Ok(raw) => raw,
         Err(error) => {
-            let diagnostic = Diagnostic::error(
+            let mut diagnostics = schema_problems;
+            diagnostics.push(Diagnostic::error(
                 DiagnosticKind::WrongType,
                 Span::new(file, error.span().unwrap_or(0..0)),
                 error.message().to_string(),
-            );
-            return finish(None, vec![diagnostic], sources);
+            ));
+            return finish(None, diagnostics, sources);
         }
     };
-    let (lab, diagnostics, sources) = validate::validate(&raw, sources, dir, files);
+    let (lab, mut diagnostics, sources) = validate::validate(&raw, sources, dir, files);
+    diagnostics.extend(schema_problems);
+    let lab = if diagnostics.has_errors() { None } else { lab };
     finish(lab, diagnostics.sorted(), sources)
 }
 

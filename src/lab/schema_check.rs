@@ -21,14 +21,20 @@ pub struct SchemaCheck<'a> {
 }
 
 impl<'a> SchemaCheck<'a> {
-    /// Checks `document` (in `file`) against `schema` and returns every problem.
-    pub fn run(schema: &'a Json, file: FileId, document: &Spanned<DeTable<'_>>) -> Vec<Diagnostic> {
+    /// Checks `document` (in `file`) against `schema` and returns every problem. Unknown keys
+    /// are removed from the document, so that the rest of it can still be validated.
+    pub fn run(
+        schema: &'a Json,
+        file: FileId,
+        document: &mut Spanned<DeTable<'_>>,
+    ) -> Vec<Diagnostic> {
         let mut check = Self {
             root: schema,
             file,
             diagnostics: Vec::new(),
         };
-        check.table(document.get_ref(), document.span(), schema, "");
+        let span = document.span();
+        check.table(document.get_mut(), span, schema, "");
         check.diagnostics
     }
 
@@ -67,7 +73,7 @@ impl<'a> SchemaCheck<'a> {
         )
     }
 
-    fn value(&mut self, value: &Spanned<DeValue<'_>>, schema: &'a Json, path: &str) {
+    fn value(&mut self, value: &mut Spanned<DeValue<'_>>, schema: &'a Json, path: &str) {
         let schema = self.resolve(schema);
         if schema == &Json::Bool(true) {
             return;
@@ -95,29 +101,30 @@ impl<'a> SchemaCheck<'a> {
             );
             return;
         }
-        match value.get_ref() {
-            DeValue::Table(table) => self.table(table, value.span(), schema, path),
+        let span = value.span();
+        match value.get_mut() {
+            DeValue::Table(table) => self.table(table, span, schema, path),
             DeValue::Array(items) => {
                 if let Some(item_schema) = schema.get("items") {
-                    for (index, item) in items.iter().enumerate() {
+                    for (index, item) in items.iter_mut().enumerate() {
                         self.value(item, item_schema, &format!("{path}[{index}]"));
                     }
                 }
             }
-            DeValue::String(text) => self.string(text, value.span(), schema, path),
+            DeValue::String(text) => self.string(text, span, schema, path),
             DeValue::Integer(integer) => {
                 let number = i128::from_str_radix(integer.as_str(), integer.radix()).ok();
-                self.range(number.map(|n| n as f64), value.span(), schema, path);
+                self.range(number.map(|n| n as f64), span, schema, path);
             }
             DeValue::Float(float) => {
                 let number = float.as_str().replace('_', "").parse::<f64>().ok();
-                self.range(number, value.span(), schema, path);
+                self.range(number, span, schema, path);
             }
             DeValue::Boolean(_) | DeValue::Datetime(_) => {}
         }
     }
 
-    fn one_of(&mut self, value: &Spanned<DeValue<'_>>, alternatives: &[&'a Json], path: &str) {
+    fn one_of(&mut self, value: &mut Spanned<DeValue<'_>>, alternatives: &[&'a Json], path: &str) {
         if let [only] = alternatives {
             self.value(value, only, path);
             return;
@@ -163,7 +170,13 @@ impl<'a> SchemaCheck<'a> {
         self.enum_value(text, range, &allowed, path);
     }
 
-    fn enum_value(&mut self, text: &str, range: std::ops::Range<usize>, allowed: &[&str], path: &str) {
+    fn enum_value(
+        &mut self,
+        text: &str,
+        range: std::ops::Range<usize>,
+        allowed: &[&str],
+        path: &str,
+    ) {
         if allowed.contains(&text) {
             return;
         }
@@ -219,14 +232,15 @@ impl<'a> SchemaCheck<'a> {
 
     fn table(
         &mut self,
-        table: &DeTable<'_>,
+        table: &mut DeTable<'_>,
         range: std::ops::Range<usize>,
         schema: &'a Json,
         path: &str,
     ) {
         let properties = schema.get("properties").and_then(Json::as_object);
         let additional = schema.get("additionalProperties");
-        for (key, value) in table.iter() {
+        let mut unknown = Vec::new();
+        for (key, value) in table.iter_mut() {
             let name = key.get_ref().as_ref();
             let child_path = join(path, name);
             if let Some(property) = properties.and_then(|properties| properties.get(name)) {
@@ -239,9 +253,21 @@ impl<'a> SchemaCheck<'a> {
                         .map(|properties| properties.keys().map(String::as_str).collect())
                         .unwrap_or_default();
                     self.unknown_key(name, key.span(), path, &known);
+                    unknown.push(name.to_string());
                 }
                 Some(Json::Bool(true)) | None => {}
                 Some(value_schema) => self.value(value, value_schema, &child_path),
+            }
+        }
+        if !unknown.is_empty() {
+            let entries = std::mem::take(table);
+            for (key, value) in entries {
+                if !unknown
+                    .iter()
+                    .any(|name| name.as_str() == key.get_ref().as_ref())
+                {
+                    table.insert(key, value);
+                }
             }
         }
         let required = schema
@@ -269,16 +295,19 @@ impl<'a> SchemaCheck<'a> {
         }
     }
 
-    fn unknown_key(&mut self, name: &str, range: std::ops::Range<usize>, path: &str, known: &[&str]) {
+    fn unknown_key(
+        &mut self,
+        name: &str,
+        range: std::ops::Range<usize>,
+        path: &str,
+        known: &[&str],
+    ) {
         let place = if path.is_empty() {
             "at the top level".to_string()
         } else {
             format!("in `{}`", display_path(path))
         };
-        let suggestion = did_you_mean(name, known);
-        let label = suggestion
-            .clone()
-            .unwrap_or_else(|| format!("expected {}", one_of(known)));
+        let label = did_you_mean(name, known).unwrap_or_else(|| "unknown key".to_string());
         self.diagnostics.push(
             Diagnostic::error(
                 DiagnosticKind::UnknownKey,

@@ -83,7 +83,10 @@ impl TemplateScope {
                     Diagnostic::error(
                         DiagnosticKind::Template,
                         text.span_of(range),
-                        format!("template syntax error: {}", error.detail().unwrap_or("invalid template")),
+                        format!(
+                            "template syntax error: {}",
+                            error.detail().unwrap_or("invalid template")
+                        ),
                     )
                     .with_label("here"),
                 ];
@@ -129,7 +132,12 @@ impl TemplateScope {
 
     /// The index of the first segment that does not exist, with what would have been valid.
     fn first_unknown(&self, segments: &[&str], usage: TemplateUse) -> Option<(usize, Vec<String>)> {
-        let strings = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        let strings = |names: &[&str]| {
+            names
+                .iter()
+                .map(|name| name.to_string())
+                .collect::<Vec<_>>()
+        };
         let root = segments[0];
         let mut roots = strings(ROOTS);
         if usage == TemplateUse::Global {
@@ -146,7 +154,9 @@ impl TemplateScope {
             "lab" => expect(1, &strings(LAB_ATTRIBUTES)),
             "vars" => expect(1, &self.vars),
             "groups" => expect(1, &self.groups),
-            "networks" => expect(1, &self.networks).or_else(|| expect(2, &strings(NETWORK_ATTRIBUTES))),
+            "networks" => {
+                expect(1, &self.networks).or_else(|| expect(2, &strings(NETWORK_ATTRIBUTES)))
+            }
             "vms" => expect(1, &self.vms).or_else(|| self.vm_attribute(segments, 2)),
             "vm" => self.vm_attribute(segments, 1),
             _ => None,
@@ -192,8 +202,16 @@ fn locate(source: &str, path: &str, segment: &str) -> std::ops::Range<usize> {
         while let Some(found) = source[search_from..].find(needle) {
             let start = search_from + found;
             let before = &source[..start];
-            let opened = before.rfind("{{").into_iter().chain(before.rfind("{%")).max();
-            let closed = before.rfind("}}").into_iter().chain(before.rfind("%}")).max();
+            let opened = before
+                .rfind("{{")
+                .into_iter()
+                .chain(before.rfind("{%"))
+                .max();
+            let closed = before
+                .rfind("}}")
+                .into_iter()
+                .chain(before.rfind("%}"))
+                .max();
             let boundary_ok = source[start + needle.len()..]
                 .chars()
                 .next()
@@ -248,7 +266,11 @@ mod tests {
     fn vm_is_unknown_in_global_templates() {
         let found = scope().check(&text("{{ vm.ip }}"), TemplateUse::Global);
         assert_eq!(found.len(), 1);
-        assert!(found[0].message.contains("only exists"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("only exists"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]

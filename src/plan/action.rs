@@ -245,13 +245,31 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::CreateHostOnly { network, cidr, host } => {
-                write!(f, "create host-only interface for `{network}` ({cidr}, host {host})")
+            Self::CreateHostOnly {
+                network,
+                cidr,
+                host,
+            } => {
+                write!(
+                    f,
+                    "create host-only interface for `{network}` ({cidr}, host {host})"
+                )
             }
-            Self::SetHostOnlyAddress { network, interface, host, .. } => {
+            Self::SetHostOnlyAddress {
+                network,
+                interface,
+                host,
+                ..
+            } => {
                 write!(f, "set host address of {interface} (`{network}`) to {host}")
             }
-            Self::ConfigureDhcp { network, create, dhcp, fixed, .. } => {
+            Self::ConfigureDhcp {
+                network,
+                create,
+                dhcp,
+                fixed,
+                ..
+            } => {
                 let verb = if *create { "create" } else { "update" };
                 write!(
                     f,
@@ -263,16 +281,37 @@ impl fmt::Display for Action {
                     if fixed.len() == 1 { "" } else { "es" }
                 )
             }
-            Self::CreateNatNetwork { name, cidr, .. } => write!(f, "create NAT network {name} ({cidr})"),
+            Self::CreateNatNetwork { name, cidr, .. } => {
+                write!(f, "create NAT network {name} ({cidr})")
+            }
             Self::UpdateNatNetwork { name, .. } => write!(f, "update NAT network {name}"),
-            Self::ImportAppliance { image, master, path } => {
+            Self::ImportAppliance {
+                image,
+                master,
+                path,
+            } => {
                 write!(f, "import {} as {master} (image `{image}`)", path.display())
             }
-            Self::TakeSnapshot { master, snapshot, .. } => write!(f, "take snapshot `{snapshot}` of {master}"),
-            Self::CloneVm { vm, vbox_name, master, snapshot, .. } => {
-                write!(f, "linked-clone {vbox_name} from {master}@{snapshot} (vm `{vm}`)")
+            Self::TakeSnapshot {
+                master, snapshot, ..
+            } => write!(f, "take snapshot `{snapshot}` of {master}"),
+            Self::CloneVm {
+                vm,
+                vbox_name,
+                master,
+                snapshot,
+                ..
+            } => {
+                write!(
+                    f,
+                    "linked-clone {vbox_name} from {master}@{snapshot} (vm `{vm}`)"
+                )
             }
-            Self::ConfigureVm { vbox_name, settings, .. } => write!(
+            Self::ConfigureVm {
+                vbox_name,
+                settings,
+                ..
+            } => write!(
                 f,
                 "configure {vbox_name}: {} MB, {} CPU{}, {} NIC{}",
                 settings.memory,

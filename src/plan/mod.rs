@@ -3,7 +3,10 @@
 
 mod action;
 mod mac_scheme;
-#[expect(clippy::module_inception, reason = "the module is named after its main type")]
+#[expect(
+    clippy::module_inception,
+    reason = "the module is named after its main type"
+)]
 mod plan;
 mod planner;
 

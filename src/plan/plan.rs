@@ -48,7 +48,12 @@ pub struct Plan {
 
 impl Plan {
     /// Adds an action and returns its id.
-    pub fn push(&mut self, action: Action, reason: impl Into<String>, after: Vec<ActionId>) -> ActionId {
+    pub fn push(
+        &mut self,
+        action: Action,
+        reason: impl Into<String>,
+        after: Vec<ActionId>,
+    ) -> ActionId {
         let id = ActionId(self.actions.len());
         let mut after = after;
         after.sort();
@@ -75,7 +80,12 @@ impl Plan {
 
     /// The actions of each stage, stage by stage.
     pub fn stages(&self) -> Vec<Vec<&PlannedAction>> {
-        let count = self.actions.iter().map(|action| action.stage + 1).max().unwrap_or(0);
+        let count = self
+            .actions
+            .iter()
+            .map(|action| action.stage + 1)
+            .max()
+            .unwrap_or(0);
         let mut stages = vec![Vec::new(); count];
         for action in &self.actions {
             stages[action.stage].push(action);
@@ -85,6 +95,9 @@ impl Plan {
 
     /// Number of actions that write to VirtualBox.
     pub fn write_count(&self) -> usize {
-        self.actions.iter().filter(|action| action.action.writes_virtualbox()).count()
+        self.actions
+            .iter()
+            .filter(|action| action.action.writes_virtualbox())
+            .count()
     }
 }

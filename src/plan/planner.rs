@@ -27,7 +27,9 @@ pub struct Intent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     /// A VM with a lab VM's name exists and labctl did not create it for this lab.
-    #[error("VirtualBox already has a VM named `{vbox_name}` that labctl did not create for lab `{lab}`; labctl will not touch it")]
+    #[error(
+        "VirtualBox already has a VM named `{vbox_name}` that labctl did not create for lab `{lab}`; labctl will not touch it"
+    )]
     ForeignVm {
         /// Its name.
         vbox_name: String,
@@ -75,10 +77,20 @@ struct VmDecision<'a> {
 /// Plans `up` of `lab` given what VirtualBox has.
 pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan, PlanError> {
     let selected = select(lab, intent.targets.as_deref())?;
-    let mut macs = MacScheme::new(inventory.macs().chain(lab.vms.iter().flat_map(|vm| vm.nics.iter().filter_map(|nic| nic.mac))));
+    let mut macs = MacScheme::new(
+        inventory.macs().chain(
+            lab.vms
+                .iter()
+                .flat_map(|vm| vm.nics.iter().filter_map(|nic| nic.mac)),
+        ),
+    );
 
     let mut decisions = Vec::new();
-    for vm in lab.vms.iter().filter(|vm| selected.contains(vm.name.as_str())) {
+    for vm in lab
+        .vms
+        .iter()
+        .filter(|vm| selected.contains(vm.name.as_str()))
+    {
         let observed = inventory.vm_named(&vm.vbox_name);
         if let Some(observed) = observed
             && !observed.owned_by(&lab.name)
@@ -90,8 +102,15 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
             });
         }
         let settings = desired_settings(lab, vm, observed, &mut macs);
-        let drift = observed.map(|observed| drift(lab, inventory, observed, &settings)).unwrap_or_default();
-        decisions.push(VmDecision { vm, observed, settings, drift });
+        let drift = observed
+            .map(|observed| drift(lab, inventory, observed, &settings))
+            .unwrap_or_default();
+        decisions.push(VmDecision {
+            vm,
+            observed,
+            settings,
+            drift,
+        });
     }
 
     let mut plan = Plan::default();
@@ -111,8 +130,16 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
             .iter()
             .filter_map(|nic| networks.dhcp.get(nic.network.as_str()).copied())
             .collect();
-        let after_deps: Vec<ActionId> = vm.after.iter().filter_map(|name| ready.get(name.as_str()).copied()).collect();
-        let pending = intent.pending_steps.get(&vm.name).copied().unwrap_or(vm.steps.len());
+        let after_deps: Vec<ActionId> = vm
+            .after
+            .iter()
+            .filter_map(|name| ready.get(name.as_str()).copied())
+            .collect();
+        let pending = intent
+            .pending_steps
+            .get(&vm.name)
+            .copied()
+            .unwrap_or(vm.steps.len());
 
         let mut last: Option<ActionId> = None;
         let mut boots = false;
@@ -126,7 +153,9 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
                         vbox_name: vm.vbox_name.clone(),
                         image: vm.image.clone(),
                         master: master_of(lab, &vm.image),
-                        snapshot: lab.image(&vm.image).map_or_else(String::new, |image| image.snapshot.clone()),
+                        snapshot: lab
+                            .image(&vm.image)
+                            .map_or_else(String::new, |image| image.snapshot.clone()),
                     },
                     "absent",
                     deps,
@@ -190,10 +219,20 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
                 reason,
                 deps,
             );
-            let wait = plan.push(Action::WaitForSsh { vm: vm.name.clone() }, "just started", vec![start]);
+            let wait = plan.push(
+                Action::WaitForSsh {
+                    vm: vm.name.clone(),
+                },
+                "just started",
+                vec![start],
+            );
             last = Some(wait);
         }
-        let steps = if decision.observed.is_none() { vm.steps.len() } else { pending };
+        let steps = if decision.observed.is_none() {
+            vm.steps.len()
+        } else {
+            pending
+        };
         if steps > 0 {
             let mut deps: Vec<ActionId> = last.into_iter().collect();
             deps.extend(after_deps.iter().copied());
@@ -204,7 +243,14 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
             } else {
                 format!("{steps} of {} steps changed or never ran", vm.steps.len())
             };
-            last = Some(plan.push(Action::Provision { vm: vm.name.clone(), steps }, reason, deps));
+            last = Some(plan.push(
+                Action::Provision {
+                    vm: vm.name.clone(),
+                    steps,
+                },
+                reason,
+                deps,
+            ));
         }
         if let Some(last) = last {
             ready.insert(vm.name.as_str(), last);
@@ -229,7 +275,9 @@ fn select<'a>(lab: &'a Lab, targets: Option<&[String]>) -> Result<BTreeSet<&'a s
         } else if let Some(vm) = lab.vm(target) {
             queue.push(vm);
         } else {
-            return Err(PlanError::UnknownTarget { name: target.clone() });
+            return Err(PlanError::UnknownTarget {
+                name: target.clone(),
+            });
         }
     }
     while let Some(vm) = queue.pop() {
@@ -265,19 +313,36 @@ fn protocol_name(proto: Protocol) -> &'static str {
     }
 }
 
-fn desired_settings(lab: &Lab, vm: &Vm, observed: Option<&ObservedVm>, macs: &mut MacScheme) -> VmSettings {
+fn desired_settings(
+    lab: &Lab,
+    vm: &Vm,
+    observed: Option<&ObservedVm>,
+    macs: &mut MacScheme,
+) -> VmSettings {
     let mut nics = Vec::new();
     for nic in &vm.nics {
-        let Some(network) = lab.network(&nic.network) else { continue };
+        let Some(network) = lab.network(&nic.network) else {
+            continue;
+        };
         let attachment = match &network.kind {
-            NetworkKind::HostOnly { .. } => NicAttachment::HostOnly { network: network.name.clone() },
-            NetworkKind::NatNetwork { vbox_name, .. } => NicAttachment::NatNetwork { name: vbox_name.clone() },
+            NetworkKind::HostOnly { .. } => NicAttachment::HostOnly {
+                network: network.name.clone(),
+            },
+            NetworkKind::NatNetwork { vbox_name, .. } => NicAttachment::NatNetwork {
+                name: vbox_name.clone(),
+            },
             NetworkKind::Nat => NicAttachment::Nat,
-            NetworkKind::Internal { vbox_name, .. } => NicAttachment::Internal { name: vbox_name.clone() },
+            NetworkKind::Internal { vbox_name, .. } => NicAttachment::Internal {
+                name: vbox_name.clone(),
+            },
         };
         let mac = nic
             .mac
-            .or_else(|| observed.and_then(|observed| observed.nic(nic.slot)).and_then(|observed| observed.mac))
+            .or_else(|| {
+                observed
+                    .and_then(|observed| observed.nic(nic.slot))
+                    .and_then(|observed| observed.mac)
+            })
             .unwrap_or_else(|| macs.assign(&lab.name, &vm.name, nic.slot));
         let forwards = nic
             .forwards
@@ -298,7 +363,9 @@ fn desired_settings(lab: &Lab, vm: &Vm, observed: Option<&ObservedVm>, macs: &mu
             attachment,
             mac,
             cable: nic.cable,
-            nic_type: nic.nic_type.map(|nic_type| nic_type_name(nic_type).to_string()),
+            nic_type: nic
+                .nic_type
+                .map(|nic_type| nic_type_name(nic_type).to_string()),
             forwards,
         });
     }
@@ -317,18 +384,25 @@ fn desired_settings(lab: &Lab, vm: &Vm, observed: Option<&ObservedVm>, macs: &mu
         cpus: vm.cpus,
         nics,
         disable,
-        description: vm
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("VM `{}` of lab `{}`, managed by labctl", vm.name, lab.name)),
+        description: vm.description.clone().unwrap_or_else(|| {
+            format!("VM `{}` of lab `{}`, managed by labctl", vm.name, lab.name)
+        }),
     }
 }
 
 /// Differences between what a VM has and what the lab wants, as short phrases.
-fn drift(lab: &Lab, inventory: &Inventory, observed: &ObservedVm, settings: &VmSettings) -> Vec<String> {
+fn drift(
+    lab: &Lab,
+    inventory: &Inventory,
+    observed: &ObservedVm,
+    settings: &VmSettings,
+) -> Vec<String> {
     let mut drift = Vec::new();
     if observed.memory != settings.memory {
-        drift.push(format!("memory {} → {} MB", observed.memory, settings.memory));
+        drift.push(format!(
+            "memory {} → {} MB",
+            observed.memory, settings.memory
+        ));
     }
     if observed.cpus != settings.cpus {
         drift.push(format!("CPUs {} → {}", observed.cpus, settings.cpus));
@@ -337,7 +411,9 @@ fn drift(lab: &Lab, inventory: &Inventory, observed: &ObservedVm, settings: &VmS
         let current = observed.nic(nic.slot);
         let want = match &nic.attachment {
             NicAttachment::Nat => Some(Attachment::Nat),
-            NicAttachment::HostOnly { network } => host_only_interface(lab, inventory, network).map(Attachment::HostOnly),
+            NicAttachment::HostOnly { network } => {
+                host_only_interface(lab, inventory, network).map(Attachment::HostOnly)
+            }
             NicAttachment::NatNetwork { name } => Some(Attachment::NatNetwork(name.clone())),
             NicAttachment::Internal { name } => Some(Attachment::Internal(name.clone())),
         };
@@ -353,7 +429,10 @@ fn drift(lab: &Lab, inventory: &Inventory, observed: &ObservedVm, settings: &VmS
                 Some(Attachment::Bridged(name)) => format!("bridged {name}"),
                 Some(Attachment::Other(name)) => name.clone(),
             };
-            let wanted = want.as_ref().map_or_else(|| "a new host-only interface".to_string(), |want| shown(Some(want)));
+            let wanted = want.as_ref().map_or_else(
+                || "a new host-only interface".to_string(),
+                |want| shown(Some(want)),
+            );
             drift.push(format!("NIC {} {} → {}", nic.slot, shown(have), wanted));
             continue;
         }
@@ -362,17 +441,31 @@ fn drift(lab: &Lab, inventory: &Inventory, observed: &ObservedVm, settings: &VmS
             drift.push(format!(
                 "NIC {} MAC {} → {}",
                 nic.slot,
-                current.mac.map_or_else(|| "none".to_string(), |mac| mac.to_string()),
+                current
+                    .mac
+                    .map_or_else(|| "none".to_string(), |mac| mac.to_string()),
                 nic.mac
             ));
         }
         if current.cable != nic.cable {
-            drift.push(format!("NIC {} cable {}", nic.slot, if nic.cable { "connected" } else { "disconnected" }));
+            drift.push(format!(
+                "NIC {} cable {}",
+                nic.slot,
+                if nic.cable {
+                    "connected"
+                } else {
+                    "disconnected"
+                }
+            ));
         }
         if let Some(nic_type) = &nic.nic_type
             && current.nic_type.as_deref() != Some(nic_type)
         {
-            drift.push(format!("NIC {} type {} → {nic_type}", nic.slot, current.nic_type.as_deref().unwrap_or("default")));
+            drift.push(format!(
+                "NIC {} type {} → {nic_type}",
+                nic.slot,
+                current.nic_type.as_deref().unwrap_or("default")
+            ));
         }
         if matches!(nic.attachment, NicAttachment::Nat) {
             let have: BTreeSet<&str> = current.forwards.iter().map(String::as_str).collect();
@@ -390,12 +483,21 @@ fn drift(lab: &Lab, inventory: &Inventory, observed: &ObservedVm, settings: &VmS
 
 /// The host-only interface that serves lab network `network`, if VirtualBox has it.
 fn host_only_interface(lab: &Lab, inventory: &Inventory, network: &str) -> Option<String> {
-    let NetworkKind::HostOnly { interface, host, .. } = &lab.network(network)?.kind else {
+    let NetworkKind::HostOnly {
+        interface, host, ..
+    } = &lab.network(network)?.kind
+    else {
         return None;
     };
     match interface {
-        Some(name) => inventory.host_only.iter().find(|candidate| &candidate.name == name).map(|found| found.name.clone()),
-        None => inventory.host_only_with(*host).map(|found| found.name.clone()),
+        Some(name) => inventory
+            .host_only
+            .iter()
+            .find(|candidate| &candidate.name == name)
+            .map(|found| found.name.clone()),
+        None => inventory
+            .host_only_with(*host)
+            .map(|found| found.name.clone()),
     }
 }
 
@@ -405,41 +507,82 @@ struct NetworkActions<'a> {
     dhcp: HashMap<&'a str, ActionId>,
 }
 
-fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecision<'_>], plan: &mut Plan) -> NetworkActions<'a> {
-    let mut actions = NetworkActions { ready: HashMap::new(), dhcp: HashMap::new() };
-    let used: BTreeSet<&str> = decisions.iter().flat_map(|decision| decision.vm.nics.iter().map(|nic| nic.network.as_str())).collect();
-    for network in lab.networks.iter().filter(|network| used.contains(network.name.as_str())) {
+fn plan_networks<'a>(
+    lab: &'a Lab,
+    inventory: &Inventory,
+    decisions: &[VmDecision<'_>],
+    plan: &mut Plan,
+) -> NetworkActions<'a> {
+    let mut actions = NetworkActions {
+        ready: HashMap::new(),
+        dhcp: HashMap::new(),
+    };
+    let used: BTreeSet<&str> = decisions
+        .iter()
+        .flat_map(|decision| decision.vm.nics.iter().map(|nic| nic.network.as_str()))
+        .collect();
+    for network in lab
+        .networks
+        .iter()
+        .filter(|network| used.contains(network.name.as_str()))
+    {
         let fixed = |changed_only: bool| -> Vec<(MacAddress, Ipv4Addr)> {
             decisions
                 .iter()
-                .filter(|decision| !changed_only || decision.observed.is_none() || !decision.drift.is_empty())
+                .filter(|decision| {
+                    !changed_only || decision.observed.is_none() || !decision.drift.is_empty()
+                })
                 .flat_map(|decision| {
-                    decision.vm.nics.iter().filter(|nic| nic.network == network.name).filter_map(|nic| {
-                        let ip = nic.ip?;
-                        let mac = decision.settings.nics.iter().find(|setting| setting.slot == nic.slot)?.mac;
-                        Some((mac, ip))
-                    })
+                    decision
+                        .vm
+                        .nics
+                        .iter()
+                        .filter(|nic| nic.network == network.name)
+                        .filter_map(|nic| {
+                            let ip = nic.ip?;
+                            let mac = decision
+                                .settings
+                                .nics
+                                .iter()
+                                .find(|setting| setting.slot == nic.slot)?
+                                .mac;
+                            Some((mac, ip))
+                        })
                 })
                 .collect()
         };
         match &network.kind {
-            NetworkKind::HostOnly { interface, cidr, host, dhcp } => {
+            NetworkKind::HostOnly {
+                interface,
+                cidr,
+                host,
+                dhcp,
+            } => {
                 let existing = match interface {
-                    Some(name) => inventory.host_only.iter().find(|candidate| &candidate.name == name),
+                    Some(name) => inventory
+                        .host_only
+                        .iter()
+                        .find(|candidate| &candidate.name == name),
                     None => inventory.host_only_with(*host),
                 };
                 let mut created = false;
                 match existing {
                     None => {
                         let id = plan.push(
-                            Action::CreateHostOnly { network: network.name.clone(), cidr: *cidr, host: *host },
+                            Action::CreateHostOnly {
+                                network: network.name.clone(),
+                                cidr: *cidr,
+                                host: *host,
+                            },
                             "absent",
                             Vec::new(),
                         );
                         actions.ready.insert(network.name.as_str(), id);
                         created = true;
                     }
-                    Some(found) if found.ip != Some(*host) || found.netmask != Some(cidr.netmask()) => {
+                    Some(found)
+                        if found.ip != Some(*host) || found.netmask != Some(cidr.netmask()) =>
+                    {
                         let id = plan.push(
                             Action::SetHostOnlyAddress {
                                 network: network.name.clone(),
@@ -449,7 +592,9 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                             },
                             format!(
                                 "host address {} → {host}",
-                                found.ip.map_or_else(|| "none".to_string(), |ip| ip.to_string())
+                                found
+                                    .ip
+                                    .map_or_else(|| "none".to_string(), |ip| ip.to_string())
                             ),
                             Vec::new(),
                         );
@@ -458,11 +603,27 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                     Some(_) => {}
                 }
                 if let Some(dhcp) = dhcp {
-                    let observed = existing.and_then(|found| inventory.dhcp_of(&found.network_name));
-                    push_dhcp(plan, &mut actions, network.name.as_str(), *dhcp, cidr.netmask(), observed, created, &fixed);
+                    let observed =
+                        existing.and_then(|found| inventory.dhcp_of(&found.network_name));
+                    push_dhcp(
+                        plan,
+                        &mut actions,
+                        network.name.as_str(),
+                        *dhcp,
+                        cidr.netmask(),
+                        observed,
+                        created,
+                        &fixed,
+                    );
                 }
             }
-            NetworkKind::NatNetwork { vbox_name, cidr, dhcp, forwards, .. } => {
+            NetworkKind::NatNetwork {
+                vbox_name,
+                cidr,
+                dhcp,
+                forwards,
+                ..
+            } => {
                 let rules: Vec<String> = forwards
                     .iter()
                     .map(|forward| {
@@ -477,7 +638,10 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                         )
                     })
                     .collect();
-                let existing = inventory.nat_networks.iter().find(|candidate| &candidate.name == vbox_name);
+                let existing = inventory
+                    .nat_networks
+                    .iter()
+                    .find(|candidate| &candidate.name == vbox_name);
                 let mut created = false;
                 match existing {
                     None => {
@@ -496,9 +660,13 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                         created = true;
                     }
                     Some(found) => {
-                        let have: BTreeSet<&str> = found.forwards.iter().map(String::as_str).collect();
+                        let have: BTreeSet<&str> =
+                            found.forwards.iter().map(String::as_str).collect();
                         let want: BTreeSet<&str> = rules.iter().map(String::as_str).collect();
-                        let add: Vec<String> = want.difference(&have).map(|rule| rule.to_string()).collect();
+                        let add: Vec<String> = want
+                            .difference(&have)
+                            .map(|rule| rule.to_string())
+                            .collect();
                         let remove: Vec<String> = have
                             .difference(&want)
                             .map(|rule| rule.split(':').next().unwrap_or_default().to_string())
@@ -506,7 +674,14 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                         if found.dhcp != dhcp.is_some() || !add.is_empty() || !remove.is_empty() {
                             let mut reasons = Vec::new();
                             if found.dhcp != dhcp.is_some() {
-                                reasons.push(format!("DHCP {}", if dhcp.is_some() { "off → on" } else { "on → off" }));
+                                reasons.push(format!(
+                                    "DHCP {}",
+                                    if dhcp.is_some() {
+                                        "off → on"
+                                    } else {
+                                        "on → off"
+                                    }
+                                ));
                             }
                             if !add.is_empty() || !remove.is_empty() {
                                 reasons.push("port forwards differ".to_string());
@@ -529,7 +704,16 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
                 if let Some(dhcp) = dhcp {
                     let observed = inventory.dhcp_of(vbox_name);
                     let missing = observed.is_none() && !created;
-                    push_dhcp(plan, &mut actions, network.name.as_str(), *dhcp, cidr.netmask(), observed, missing, &fixed);
+                    push_dhcp(
+                        plan,
+                        &mut actions,
+                        network.name.as_str(),
+                        *dhcp,
+                        cidr.netmask(),
+                        observed,
+                        missing,
+                        &fixed,
+                    );
                 }
             }
             NetworkKind::Nat | NetworkKind::Internal { .. } => {}
@@ -538,7 +722,10 @@ fn plan_networks<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecisio
     actions
 }
 
-#[expect(clippy::too_many_arguments, reason = "a private helper of plan_networks")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a private helper of plan_networks"
+)]
 fn push_dhcp<'a>(
     plan: &mut Plan,
     actions: &mut NetworkActions<'a>,
@@ -551,12 +738,18 @@ fn push_dhcp<'a>(
 ) {
     let mut reasons = Vec::new();
     match observed {
-        None => reasons.push(if create { "absent".to_string() } else { "settings not applied yet".to_string() }),
+        None => reasons.push(if create {
+            "absent".to_string()
+        } else {
+            "settings not applied yet".to_string()
+        }),
         Some(observed) => {
             if observed.server != Some(dhcp.server) || observed.netmask != Some(netmask) {
                 reasons.push(format!(
                     "server {} → {}",
-                    observed.server.map_or_else(|| "none".to_string(), |ip| ip.to_string()),
+                    observed
+                        .server
+                        .map_or_else(|| "none".to_string(), |ip| ip.to_string()),
                     dhcp.server
                 ));
             }
@@ -574,7 +767,10 @@ fn push_dhcp<'a>(
         return;
     }
     if !fixed.is_empty() && !settings_change {
-        reasons.push(format!("fixed address{} for new or changed VMs", if fixed.len() == 1 { "" } else { "es" }));
+        reasons.push(format!(
+            "fixed address{} for new or changed VMs",
+            if fixed.len() == 1 { "" } else { "es" }
+        ));
     }
     let deps: Vec<ActionId> = actions.ready.get(network).copied().into_iter().collect();
     let id = plan.push(
@@ -591,25 +787,42 @@ fn push_dhcp<'a>(
     actions.dhcp.insert(network, id);
 }
 
-fn plan_images<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecision<'_>], plan: &mut Plan) -> Result<HashMap<&'a str, ActionId>, PlanError> {
+fn plan_images<'a>(
+    lab: &'a Lab,
+    inventory: &Inventory,
+    decisions: &[VmDecision<'_>],
+    plan: &mut Plan,
+) -> Result<HashMap<&'a str, ActionId>, PlanError> {
     let mut ready = HashMap::new();
     let needed: BTreeSet<&str> = decisions
         .iter()
         .filter(|decision| decision.observed.is_none())
         .map(|decision| decision.vm.image.as_str())
         .collect();
-    for image in lab.images.iter().filter(|image| needed.contains(image.name.as_str())) {
+    for image in lab
+        .images
+        .iter()
+        .filter(|image| needed.contains(image.name.as_str()))
+    {
         let (master, import) = match &image.source {
             ImageSource::Appliance(path) => {
                 let name = lab.master_name(&image.name);
                 match inventory.vm_named(&name) {
                     Some(found) if !found.owned_by(&lab.name) => {
-                        return Err(PlanError::ForeignVm { vbox_name: name, lab: lab.name.clone(), span: image.span.clone() });
+                        return Err(PlanError::ForeignVm {
+                            vbox_name: name,
+                            lab: lab.name.clone(),
+                            span: image.span.clone(),
+                        });
                     }
                     Some(found) => (Some(found), None),
                     None => {
                         let id = plan.push(
-                            Action::ImportAppliance { image: image.name.clone(), master: name, path: path.clone() },
+                            Action::ImportAppliance {
+                                image: image.name.clone(),
+                                master: name,
+                                path: path.clone(),
+                            },
                             "no master VM yet: imported once, shared by linked clones",
                             Vec::new(),
                         );
@@ -618,10 +831,17 @@ fn plan_images<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecision<
                 }
             }
             ImageSource::Vm(vm) => {
-                let found = inventory.vms.iter().find(|candidate| &candidate.name == vm || &candidate.uuid == vm);
+                let found = inventory
+                    .vms
+                    .iter()
+                    .find(|candidate| &candidate.name == vm || &candidate.uuid == vm);
                 match found {
                     None => {
-                        return Err(PlanError::MissingImageVm { image: image.name.clone(), vm: vm.clone(), span: image.span.clone() });
+                        return Err(PlanError::MissingImageVm {
+                            image: image.name.clone(),
+                            vm: vm.clone(),
+                            span: image.span.clone(),
+                        });
                     }
                     Some(found) => (Some(found), None),
                 }
@@ -650,8 +870,13 @@ fn plan_images<'a>(lab: &'a Lab, inventory: &Inventory, decisions: &[VmDecision<
 
 fn plan_leftovers(lab: &Lab, inventory: &Inventory, intent: &Intent, plan: &mut Plan) {
     for observed in &inventory.vms {
-        let Some(owner) = &observed.owner else { continue };
-        if owner.lab != lab.name || owner.role.starts_with("master:") || lab.vm(&owner.role).is_some() {
+        let Some(owner) = &observed.owner else {
+            continue;
+        };
+        if owner.lab != lab.name
+            || owner.role.starts_with("master:")
+            || lab.vm(&owner.role).is_some()
+        {
             continue;
         }
         let pruned = intent.prune && intent.targets.is_none();
@@ -659,17 +884,27 @@ fn plan_leftovers(lab: &Lab, inventory: &Inventory, intent: &Intent, plan: &mut 
             let mut deps = Vec::new();
             if observed.state.is_on() {
                 deps.push(plan.push(
-                    Action::PowerOffVm { vm: owner.role.clone(), vbox_name: observed.name.clone() },
+                    Action::PowerOffVm {
+                        vm: owner.role.clone(),
+                        vbox_name: observed.name.clone(),
+                    },
                     "removed from the lab file (--prune)",
                     Vec::new(),
                 ));
             }
             plan.push(
-                Action::DeleteVm { vm: owner.role.clone(), vbox_name: observed.name.clone() },
+                Action::DeleteVm {
+                    vm: owner.role.clone(),
+                    vbox_name: observed.name.clone(),
+                },
                 "removed from the lab file (--prune)",
                 deps,
             );
         }
-        plan.leftovers.push(Leftover { vbox_name: observed.name.clone(), role: owner.role.clone(), pruned });
+        plan.leftovers.push(Leftover {
+            vbox_name: observed.name.clone(),
+            role: owner.role.clone(),
+            pruned,
+        });
     }
 }

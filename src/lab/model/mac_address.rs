@@ -107,7 +107,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_text_and_multicast() {
-        for text in ["08002", "080027A1B2C3D4", "08:00:27:a1:b2", "0800 27A1B2C3", "GG0027A1B2C3"] {
+        for text in [
+            "08002",
+            "080027A1B2C3D4",
+            "08:00:27:a1:b2",
+            "0800 27A1B2C3",
+            "GG0027A1B2C3",
+        ] {
             assert_eq!(MacAddress::parse(text), Err(MacError::Format), "{text}");
         }
         assert_eq!(MacAddress::parse("010027A1B2C3"), Err(MacError::Multicast));

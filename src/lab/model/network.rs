@@ -97,7 +97,9 @@ impl Network {
     /// The network's address range, if it has one.
     pub fn cidr(&self) -> Option<Ipv4Net> {
         match &self.kind {
-            NetworkKind::HostOnly { cidr, .. } | NetworkKind::NatNetwork { cidr, .. } => Some(*cidr),
+            NetworkKind::HostOnly { cidr, .. } | NetworkKind::NatNetwork { cidr, .. } => {
+                Some(*cidr)
+            }
             NetworkKind::Internal { cidr, .. } => *cidr,
             NetworkKind::Nat => None,
         }

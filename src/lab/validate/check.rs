@@ -12,7 +12,15 @@ use crate::lab::spanned::Sp;
 use crate::lab::suggest::{did_you_mean, one_of};
 use crate::lab::template_check::TemplateUse;
 
-const KINDS: &[&str] = &["ping", "port", "http", "command", "round_robin", "least_conn", "failover"];
+const KINDS: &[&str] = &[
+    "ping",
+    "port",
+    "http",
+    "command",
+    "round_robin",
+    "least_conn",
+    "failover",
+];
 
 /// The keys (besides the common ones) each kind of check accepts.
 fn accepted_keys(kind: &str) -> &'static [&'static str] {
@@ -23,7 +31,9 @@ fn accepted_keys(kind: &str) -> &'static [&'static str] {
         "command" => &["on", "exit", "output"],
         "round_robin" => &["backends", "identify", "requests"],
         "least_conn" => &["backends", "identify", "hold", "requests"],
-        _ => &["backends", "identify", "victim", "stop", "start", "requests"],
+        _ => &[
+            "backends", "identify", "victim", "stop", "start", "requests",
+        ],
     }
 }
 
@@ -32,15 +42,29 @@ impl Validator<'_> {
         let mut checks = Vec::new();
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
         for (index, check) in raw.checks.iter().enumerate() {
-            let Some(resolved) = self.check(check, index, vms, networks, raw) else { continue };
+            let Some(resolved) = self.check(check, index, vms, networks, raw) else {
+                continue;
+            };
             let range = check.get().name.as_ref().map_or(check.range(), Sp::range);
-            self.duplicate(&mut names, resolved.name.clone(), range, format!("two checks are named `{}`", resolved.name));
+            self.duplicate(
+                &mut names,
+                resolved.name.clone(),
+                range,
+                format!("two checks are named `{}`", resolved.name),
+            );
             checks.push(resolved);
         }
         checks
     }
 
-    fn check(&mut self, check: &Sp<RawCheck>, index: usize, vms: &[Vm], networks: &[Network], raw_lab: &RawLab) -> Option<Check> {
+    fn check(
+        &mut self,
+        check: &Sp<RawCheck>,
+        index: usize,
+        vms: &[Vm],
+        networks: &[Network],
+        raw_lab: &RawLab,
+    ) -> Option<Check> {
         let raw = check.get();
         let kinds: Vec<(&str, Range<usize>)> = [
             ("ping", raw.ping.as_ref().map(Sp::range)),
@@ -59,7 +83,11 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::MissingKey,
                     check.range(),
-                    format!("check {} checks nothing: set one of {}", index + 1, one_of(KINDS)),
+                    format!(
+                        "check {} checks nothing: set one of {}",
+                        index + 1,
+                        one_of(KINDS)
+                    ),
                 )
                 .set_label("what should it check?");
                 return None;
@@ -69,7 +97,9 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::Conflict,
                     range.clone(),
-                    format!("a check is of one kind, but this one sets both `{first}` and `{second}`"),
+                    format!(
+                        "a check is of one kind, but this one sets both `{first}` and `{second}`"
+                    ),
                 )
                 .set_label("split it into two checks");
                 return None;
@@ -78,21 +108,37 @@ impl Validator<'_> {
         self.check_keys_fit(raw, kind);
         let vm_names: Vec<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
         let groups: Vec<&str> = raw_lab.vms.keys().map(|key| key.get().as_str()).collect();
-        let from = raw.from.as_ref().and_then(|from| self.one_vm(from, &vm_names, "`from`"));
+        let from = raw
+            .from
+            .as_ref()
+            .and_then(|from| self.one_vm(from, &vm_names, "`from`"));
         let network = raw.net.as_ref().and_then(|net| {
-            let known: Vec<&str> = networks.iter().map(|network| network.name.as_str()).collect();
+            let known: Vec<&str> = networks
+                .iter()
+                .map(|network| network.name.as_str())
+                .collect();
             if known.contains(&net.get().as_str()) {
                 Some(net.get().clone())
             } else {
                 let help = did_you_mean(net.get(), &known);
-                self.error(DiagnosticKind::UnknownReference, net.range(), format!("unknown network `{}`", net.get()))
-                    .set_label(help.clone().unwrap_or_else(|| "no such network".into()))
-                    .set_help(help);
+                self.error(
+                    DiagnosticKind::UnknownReference,
+                    net.range(),
+                    format!("unknown network `{}`", net.get()),
+                )
+                .set_label(help.unwrap_or_else(|| "no such network".into()));
                 None
             }
         });
-        let on = raw.on.as_ref().map(|on| self.targets(on, vms, &vm_names, &groups));
-        let per_vm = if on.is_some() { TemplateUse::PerVm } else { TemplateUse::Global };
+        let on = raw
+            .on
+            .as_ref()
+            .map(|on| self.targets(on, vms, &vm_names, &groups));
+        let per_vm = if on.is_some() {
+            TemplateUse::PerVm
+        } else {
+            TemplateUse::Global
+        };
         let require_on = |validator: &mut Self, what: &str| -> Option<Vec<String>> {
             match &on {
                 Some(targets) => targets.clone(),
@@ -101,7 +147,9 @@ impl Validator<'_> {
                         .error(
                             DiagnosticKind::MissingKey,
                             kinds[0].1.clone(),
-                            format!("a `{what}` check needs `on`, the VM or replica group it is about"),
+                            format!(
+                                "a `{what}` check needs `on`, the VM or replica group it is about"
+                            ),
                         )
                         .set_label("on which VM?");
                     None
@@ -115,7 +163,9 @@ impl Validator<'_> {
                         .error(
                             DiagnosticKind::MissingKey,
                             kinds[0].1.clone(),
-                            format!("a `{kind}` check needs `backends`, the VMs behind the balancer"),
+                            format!(
+                                "a `{kind}` check needs `backends`, the VMs behind the balancer"
+                            ),
                         )
                         .set_label("behind which VMs?");
                     None
@@ -127,7 +177,11 @@ impl Validator<'_> {
                     }
                     if all.is_empty() {
                         validator
-                            .error(DiagnosticKind::InvalidValue, kinds[0].1.clone(), "`backends` is empty")
+                            .error(
+                                DiagnosticKind::InvalidValue,
+                                kinds[0].1.clone(),
+                                "`backends` is empty",
+                            )
                             .set_label("name at least one VM");
                         return None;
                     }
@@ -154,8 +208,14 @@ impl Validator<'_> {
             "http" => {
                 let url = self.template_text(raw.http.as_ref().expect("kind checked"));
                 self.check_template(&url, per_vm);
-                let body = raw.body.as_ref().and_then(|body| self.pattern(body, per_vm));
-                let header = raw.header.as_ref().and_then(|header| self.header(header, per_vm));
+                let body = raw
+                    .body
+                    .as_ref()
+                    .and_then(|body| self.pattern(body, per_vm));
+                let header = raw
+                    .header
+                    .as_ref()
+                    .and_then(|header| self.header(header, per_vm));
                 CheckKind::Http {
                     url,
                     targets: on.clone().flatten().unwrap_or_default(),
@@ -168,7 +228,10 @@ impl Validator<'_> {
             "command" => {
                 let command = self.template_text(raw.command.as_ref().expect("kind checked"));
                 self.check_template(&command, TemplateUse::PerVm);
-                let output = raw.output.as_ref().and_then(|output| self.pattern(output, TemplateUse::PerVm));
+                let output = raw
+                    .output
+                    .as_ref()
+                    .and_then(|output| self.pattern(output, TemplateUse::PerVm));
                 CheckKind::Command {
                     command,
                     targets: require_on(self, "command")?,
@@ -187,7 +250,10 @@ impl Validator<'_> {
                 self.check_template(&url, TemplateUse::Global);
                 let backends = backends(self)?;
                 let identify = self.identify(raw, kinds[0].1.clone(), kind)?;
-                let requests = raw.requests.as_ref().map(|requests| (*requests.get(), requests.range()));
+                let requests = raw
+                    .requests
+                    .as_ref()
+                    .map(|requests| (*requests.get(), requests.range()));
                 match kind {
                     "round_robin" => {
                         let requests = match requests {
@@ -195,7 +261,10 @@ impl Validator<'_> {
                                 self.error(
                                     DiagnosticKind::InvalidValue,
                                     range,
-                                    format!("{count} requests cannot show a rotation over {} backends", backends.len()),
+                                    format!(
+                                        "{count} requests cannot show a rotation over {} backends",
+                                        backends.len()
+                                    ),
                                 )
                                 .set_label(format!("expected at least {}", backends.len()));
                                 return None;
@@ -203,7 +272,12 @@ impl Validator<'_> {
                             Some((count, _)) => count,
                             None => 3 * backends.len() as u32,
                         };
-                        CheckKind::RoundRobin { url, backends, identify, requests }
+                        CheckKind::RoundRobin {
+                            url,
+                            backends,
+                            identify,
+                            requests,
+                        }
                     }
                     "least_conn" => {
                         if backends.len() < 2 {
@@ -215,11 +289,15 @@ impl Validator<'_> {
                             .set_label("one backend");
                             return None;
                         }
-                        let hold = raw.hold.as_ref().map_or(backends.len() as u32 - 1, |hold| *hold.get());
+                        let hold = raw
+                            .hold
+                            .as_ref()
+                            .map_or(backends.len() as u32 - 1, |hold| *hold.get());
                         CheckKind::LeastConn {
                             url,
                             hold,
-                            requests: requests.map_or(2 * backends.len() as u32, |(count, _)| count),
+                            requests: requests
+                                .map_or(2 * backends.len() as u32, |(count, _)| count),
                             backends,
                             identify,
                         }
@@ -276,7 +354,8 @@ impl Validator<'_> {
                         }
                         CheckKind::Failover {
                             url,
-                            requests: requests.map_or(2 * backends.len() as u32, |(count, _)| count),
+                            requests: requests
+                                .map_or(2 * backends.len() as u32, |(count, _)| count),
                             backends,
                             identify,
                             victim,
@@ -316,10 +395,16 @@ impl Validator<'_> {
             name,
             kind: check_kind,
             weight,
-            retries: raw.retries.as_ref().map_or(default_retries, |retries| *retries.get()),
+            retries: raw
+                .retries
+                .as_ref()
+                .map_or(default_retries, |retries| *retries.get()),
             interval,
             timeout,
-            visibility: raw.visibility.as_ref().map_or(Visibility::Visible, |visibility| *visibility.get()),
+            visibility: raw
+                .visibility
+                .as_ref()
+                .map_or(Visibility::Visible, |visibility| *visibility.get()),
             span: self.span(check.range()),
         })
     }
@@ -334,7 +419,13 @@ impl Validator<'_> {
             ("header", raw.header.as_ref().map(Sp::range)),
             ("exit", raw.exit.as_ref().map(Sp::range)),
             ("output", raw.output.as_ref().map(Sp::range)),
-            ("backends", raw.backends.as_ref().and_then(|list| list.first()).map(Sp::range)),
+            (
+                "backends",
+                raw.backends
+                    .as_ref()
+                    .and_then(|list| list.first())
+                    .map(Sp::range),
+            ),
             ("identify", raw.identify.as_ref().map(Sp::range)),
             ("requests", raw.requests.as_ref().map(Sp::range)),
             ("hold", raw.hold.as_ref().map(Sp::range)),
@@ -359,20 +450,33 @@ impl Validator<'_> {
     }
 
     /// A VM name or replica group, expanded to VM names.
-    fn targets(&mut self, text: &Sp<String>, vms: &[Vm], vm_names: &[&str], groups: &[&str]) -> Option<Vec<String>> {
+    fn targets(
+        &mut self,
+        text: &Sp<String>,
+        vms: &[Vm],
+        vm_names: &[&str],
+        groups: &[&str],
+    ) -> Option<Vec<String>> {
         let name = text.get();
         if vm_names.contains(&name.as_str()) {
             return Some(vec![name.clone()]);
         }
-        let group: Vec<String> = vms.iter().filter(|vm| &vm.group == name).map(|vm| vm.name.clone()).collect();
+        let group: Vec<String> = vms
+            .iter()
+            .filter(|vm| &vm.group == name)
+            .map(|vm| vm.name.clone())
+            .collect();
         if !group.is_empty() {
             return Some(group);
         }
         let candidates: Vec<&str> = vm_names.iter().chain(groups).copied().collect();
         let help = did_you_mean(name, &candidates);
-        self.error(DiagnosticKind::UnknownReference, text.range(), format!("unknown vm `{name}`"))
-            .set_label(help.clone().unwrap_or_else(|| "no such VM or replica group".into()))
-            .set_help(help);
+        self.error(
+            DiagnosticKind::UnknownReference,
+            text.range(),
+            format!("unknown vm `{name}`"),
+        )
+        .set_label(help.unwrap_or_else(|| "no such VM or replica group".into()));
         None
     }
 
@@ -386,8 +490,7 @@ impl Validator<'_> {
             text.range(),
             format!("{what} names unknown vm `{}`", text.get()),
         )
-        .set_label(help.clone().unwrap_or_else(|| "no such VM (a single VM is needed here)".into()))
-        .set_help(help);
+        .set_label(help.unwrap_or_else(|| "no such VM (a single VM is needed here)".into()));
         None
     }
 
@@ -400,7 +503,10 @@ impl Validator<'_> {
             self.error(
                 DiagnosticKind::InvalidValue,
                 text.range(),
-                format!("invalid regular expression: {}", first_line(&error.to_string())),
+                format!(
+                    "invalid regular expression: {}",
+                    first_line(&error.to_string())
+                ),
             )
             .set_label("does not compile");
             return None;
@@ -413,7 +519,10 @@ impl Validator<'_> {
             self.error(
                 DiagnosticKind::InvalidValue,
                 text.range(),
-                format!("invalid header expectation `{}`: expected `Name: regex`", text.get()),
+                format!(
+                    "invalid header expectation `{}`: expected `Name: regex`",
+                    text.get()
+                ),
             )
             .set_label("expected `Name: regex`");
             return None;
@@ -427,7 +536,12 @@ impl Validator<'_> {
         })
     }
 
-    fn identify(&mut self, raw: &RawCheck, kind_range: Range<usize>, kind: &str) -> Option<Identify> {
+    fn identify(
+        &mut self,
+        raw: &RawCheck,
+        kind_range: Range<usize>,
+        kind: &str,
+    ) -> Option<Identify> {
         let Some(text) = &raw.identify else {
             self.error(
                 DiagnosticKind::MissingKey,
@@ -456,7 +570,10 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::InvalidValue,
                     text.range(),
-                    format!("invalid regular expression: {}", first_line(&error.to_string())),
+                    format!(
+                        "invalid regular expression: {}",
+                        first_line(&error.to_string())
+                    ),
                 )
                 .set_label("does not compile");
                 None
@@ -464,10 +581,17 @@ impl Validator<'_> {
         }
     }
 
-    fn seconds(&mut self, value: Option<&Sp<f64>>, default: f64, zero_ok: bool, what: &str) -> Duration {
+    fn seconds(
+        &mut self,
+        value: Option<&Sp<f64>>,
+        default: f64,
+        zero_ok: bool,
+        what: &str,
+    ) -> Duration {
         match value {
             Some(seconds) => {
-                let ok = seconds.get().is_finite() && (*seconds.get() > 0.0 || (zero_ok && *seconds.get() == 0.0));
+                let ok = seconds.get().is_finite()
+                    && (*seconds.get() > 0.0 || (zero_ok && *seconds.get() == 0.0));
                 if ok {
                     Duration::from_secs_f64(*seconds.get())
                 } else {
@@ -476,7 +600,11 @@ impl Validator<'_> {
                         seconds.range(),
                         format!("{what} of {} seconds is not allowed", seconds.get()),
                     )
-                    .set_label(if zero_ok { "expected 0 or more seconds" } else { "expected more than 0 seconds" });
+                    .set_label(if zero_ok {
+                        "expected 0 or more seconds"
+                    } else {
+                        "expected more than 0 seconds"
+                    });
                     Duration::from_secs_f64(default)
                 }
             }
@@ -486,7 +614,12 @@ impl Validator<'_> {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or(text).trim().to_string()
+    text.lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
+        .to_string()
 }
 
 fn default_check_name(kind: &CheckKind, raw: &RawCheck) -> String {
@@ -505,6 +638,8 @@ fn default_check_name(kind: &CheckKind, raw: &RawCheck) -> String {
         CheckKind::Command { command, .. } => format!("command `{}` on {on}", command.source),
         CheckKind::RoundRobin { url, .. } => format!("round robin through {}", url.source),
         CheckKind::LeastConn { url, .. } => format!("least connections through {}", url.source),
-        CheckKind::Failover { url, victim, .. } => format!("failover of {victim} through {}", url.source),
+        CheckKind::Failover { url, victim, .. } => {
+            format!("failover of {victim} through {}", url.source)
+        }
     }
 }

@@ -85,10 +85,10 @@ impl Validator<'_> {
             images.push(Image {
                 name,
                 source,
-                snapshot: raw_image
-                    .snapshot
-                    .as_ref()
-                    .map_or_else(|| "labctl-base".to_string(), |snapshot| snapshot.get().clone()),
+                snapshot: raw_image.snapshot.as_ref().map_or_else(
+                    || "labctl-base".to_string(),
+                    |snapshot| snapshot.get().clone(),
+                ),
                 login: Login {
                     user: raw_image.user.get().clone(),
                     password,

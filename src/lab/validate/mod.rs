@@ -82,7 +82,12 @@ impl<'a> Validator<'a> {
         Span::new(FileId(0), range)
     }
 
-    pub(crate) fn error(&mut self, kind: DiagnosticKind, range: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
+    pub(crate) fn error(
+        &mut self,
+        kind: DiagnosticKind,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         let diagnostic = Diagnostic::error(kind, self.span(range), message);
         self.push(diagnostic)
     }
@@ -115,7 +120,10 @@ impl<'a> Validator<'a> {
                 self.error(
                     DiagnosticKind::InvalidValue,
                     text.range(),
-                    format!("invalid {what} `{}`: expected an IPv4 address such as 192.168.56.10", text.get()),
+                    format!(
+                        "invalid {what} `{}`: expected an IPv4 address such as 192.168.56.10",
+                        text.get()
+                    ),
                 )
                 .label = "not an IPv4 address".into();
                 None
@@ -193,9 +201,10 @@ impl<'a> Validator<'a> {
     ) {
         if let Some(first) = seen.get(&key).cloned() {
             let first_span = self.span(first);
-            let diagnostic = Diagnostic::error(DiagnosticKind::Duplicate, self.span(range), message)
-                .with_label("used again here")
-                .with_note(first_span, "first used here");
+            let diagnostic =
+                Diagnostic::error(DiagnosticKind::Duplicate, self.span(range), message)
+                    .with_label("used again here")
+                    .with_note(first_span, "first used here");
             self.push(diagnostic);
         } else {
             seen.insert(key, range);
@@ -215,6 +224,8 @@ fn is_lab_name(name: &str) -> bool {
 /// `[A-Za-z][A-Za-z0-9_-]*`: names of VMs, networks, images and steps.
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic())
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -47,11 +47,15 @@ impl Validator<'_> {
                 continue;
             };
             let identity = match &kind {
-                NetworkKind::HostOnly { interface, .. } => {
-                    interface.as_ref().map(|interface| ("host-only interface", interface.clone()))
+                NetworkKind::HostOnly { interface, .. } => interface
+                    .as_ref()
+                    .map(|interface| ("host-only interface", interface.clone())),
+                NetworkKind::NatNetwork { vbox_name, .. } => {
+                    Some(("NAT network", vbox_name.clone()))
                 }
-                NetworkKind::NatNetwork { vbox_name, .. } => Some(("NAT network", vbox_name.clone())),
-                NetworkKind::Internal { vbox_name, .. } => Some(("internal network", vbox_name.clone())),
+                NetworkKind::Internal { vbox_name, .. } => {
+                    Some(("internal network", vbox_name.clone()))
+                }
                 NetworkKind::Nat => None,
             };
             if let Some((what, vbox_name)) = identity {
@@ -73,7 +77,12 @@ impl Validator<'_> {
         networks
     }
 
-    fn network_kind(&mut self, name: &str, raw: &RawNetwork, lab_name: &str) -> Option<NetworkKind> {
+    fn network_kind(
+        &mut self,
+        name: &str,
+        raw: &RawNetwork,
+        lab_name: &str,
+    ) -> Option<NetworkKind> {
         let kind = *raw.kind.get();
         self.keys_not_for_kind(raw, kind);
         match kind {
@@ -149,7 +158,12 @@ impl Validator<'_> {
             ("dhcp", raw.dhcp.as_ref().map(Sp::range)),
             ("dhcp_server", raw.dhcp_server.as_ref().map(Sp::range)),
             ("dhcp_range", raw.dhcp_range.as_ref().map(Sp::range)),
-            ("forwards", raw.forwards.as_ref().and_then(|list| list.first().map(Sp::range))),
+            (
+                "forwards",
+                raw.forwards
+                    .as_ref()
+                    .and_then(|list| list.first().map(Sp::range)),
+            ),
             ("cidr", raw.cidr.as_ref().map(Sp::range)),
         ];
         let allowed: &[&str] = match kind {
@@ -164,9 +178,15 @@ impl Validator<'_> {
                 continue;
             }
             let hint = match (kind, key) {
-                (NetworkType::Nat, "forwards") => "plain NAT port forwards belong to the VM's NIC: `nics = [{ net = \"…\", forwards = [...] }]`",
-                (NetworkType::Nat, _) => "plain NAT gives every VM its own private 10.0.2.0/24; it has no settings",
-                (_, "forwards") => "port forwards belong to `natnetwork` networks or to plain `nat` NICs",
+                (NetworkType::Nat, "forwards") => {
+                    "plain NAT port forwards belong to the VM's NIC: `nics = [{ net = \"…\", forwards = [...] }]`"
+                }
+                (NetworkType::Nat, _) => {
+                    "plain NAT gives every VM its own private 10.0.2.0/24; it has no settings"
+                }
+                (_, "forwards") => {
+                    "port forwards belong to `natnetwork` networks or to plain `nat` NICs"
+                }
                 _ => "only host-only and NAT networks have a host address and a DHCP server",
             };
             self.error(
@@ -197,7 +217,10 @@ impl Validator<'_> {
                     raw.kind.range(),
                     format!("network `{name}` needs a `cidr`, e.g. `cidr = \"192.168.56.0/24\"`"),
                 )
-                .set_label(format!("a `{}` network has an address range", raw.kind.get().key()));
+                .set_label(format!(
+                    "a `{}` network has an address range",
+                    raw.kind.get().key()
+                ));
             }
             return None;
         };
@@ -205,7 +228,10 @@ impl Validator<'_> {
             self.error(
                 DiagnosticKind::InvalidValue,
                 text.range(),
-                format!("invalid cidr `{}`: expected an IPv4 network such as 192.168.56.0/24", text.get()),
+                format!(
+                    "invalid cidr `{}`: expected an IPv4 network such as 192.168.56.0/24",
+                    text.get()
+                ),
             )
             .set_label("not an IPv4 network");
             return None;
@@ -251,7 +277,11 @@ impl Validator<'_> {
             return Some(());
         };
         self.error(DiagnosticKind::Address, range, problem)
-            .set_label(format!("expected an address from {} to {}", first_host(cidr), last_host(cidr)));
+            .set_label(format!(
+                "expected an address from {} to {}",
+                first_host(cidr),
+                last_host(cidr)
+            ));
         None
     }
 
@@ -322,9 +352,17 @@ impl Validator<'_> {
             }
             None => (defaults.lower, defaults.upper),
         };
-        let dhcp = Dhcp { server, lower, upper };
+        let dhcp = Dhcp {
+            server,
+            lower,
+            upper,
+        };
         if dhcp.leases(server) || dhcp.leases(reserved) {
-            let range = raw.dhcp_range.as_ref().or(raw.dhcp_server.as_ref()).map_or(raw.kind.range(), Sp::range);
+            let range = raw
+                .dhcp_range
+                .as_ref()
+                .or(raw.dhcp_server.as_ref())
+                .map_or(raw.kind.range(), Sp::range);
             self.error(
                 DiagnosticKind::Address,
                 range,
@@ -340,7 +378,9 @@ impl Validator<'_> {
         for (index, network) in networks.iter().enumerate() {
             let Some(cidr) = network.cidr() else { continue };
             for earlier in &networks[..index] {
-                let Some(other) = earlier.cidr() else { continue };
+                let Some(other) = earlier.cidr() else {
+                    continue;
+                };
                 if cidr.contains(&other.network()) || other.contains(&cidr.network()) {
                     let range = raw
                         .networks
@@ -352,7 +392,10 @@ impl Validator<'_> {
                     self.error(
                         DiagnosticKind::Address,
                         range,
-                        format!("network `{}` ({cidr}) overlaps network `{}` ({other})", network.name, earlier.name),
+                        format!(
+                            "network `{}` ({cidr}) overlaps network `{}` ({other})",
+                            network.name, earlier.name
+                        ),
                     )
                     .set_label("overlapping addresses")
                     .add_note(first, "the other network");
@@ -367,7 +410,11 @@ impl Validator<'_> {
             let NetworkKind::NatNetwork { forwards, .. } = &mut network.kind else {
                 continue;
             };
-            let Some((_, raw_network)) = raw.networks.iter().find(|(key, _)| key.get() == &network.name) else {
+            let Some((_, raw_network)) = raw
+                .networks
+                .iter()
+                .find(|(key, _)| key.get() == &network.name)
+            else {
                 continue;
             };
             for forward in raw_network.get().forwards.iter().flatten() {
@@ -376,7 +423,10 @@ impl Validator<'_> {
                     self.error(
                         DiagnosticKind::MissingKey,
                         forward.host_port.range(),
-                        format!("port forward of NAT network `{}` needs `vm`, the VM it forwards to", network.name),
+                        format!(
+                            "port forward of NAT network `{}` needs `vm`, the VM it forwards to",
+                            network.name
+                        ),
                     )
                     .set_label("forwarded to which VM?");
                     continue;
@@ -389,8 +439,7 @@ impl Validator<'_> {
                         vm_name.range(),
                         format!("port forward goes to unknown vm `{}`", vm_name.get()),
                     )
-                    .set_label(help.clone().unwrap_or_else(|| "no such VM".into()))
-                    .set_help(help);
+                    .set_label(help.unwrap_or_else(|| "no such VM".into()));
                     continue;
                 };
                 let Some(guest_ip) = vm.nic_on(&network.name).and_then(|nic| nic.ip) else {
@@ -406,7 +455,10 @@ impl Validator<'_> {
                     .host_ip
                     .as_ref()
                     .and_then(|text| self.address(text, "host address"));
-                let proto = forward.proto.as_ref().map_or(Protocol::Tcp, |proto| *proto.get());
+                let proto = forward
+                    .proto
+                    .as_ref()
+                    .map_or(Protocol::Tcp, |proto| *proto.get());
                 forwards.push(NetworkForward {
                     name: forward.name.as_ref().map_or_else(
                         || format!("{}-{}", vm.name, forward.guest_port.get()),

@@ -66,15 +66,17 @@ impl Validator<'_> {
                 name.range(),
                 format!("unknown step `{}`", name.get()),
             )
-            .set_label(help.clone().unwrap_or_else(|| "no such step in [steps]".into()))
-            .set_help(help);
+            .set_label(help.unwrap_or_else(|| "no such step in [steps]".into()));
             return None;
         };
         let resolved = if let Some(nested) = &definition.get().use_step {
             self.error(
                 DiagnosticKind::Conflict,
                 nested.range(),
-                format!("step `{}` uses another step; named steps must do something themselves", name.get()),
+                format!(
+                    "step `{}` uses another step; named steps must do something themselves",
+                    name.get()
+                ),
             )
             .set_label("`use` is not allowed in [steps]");
             None
@@ -113,7 +115,9 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::Conflict,
                     range.clone(),
-                    format!("a step does one thing, but this one sets both `{first}` and `{second}`"),
+                    format!(
+                        "a step does one thing, but this one sets both `{first}` and `{second}`"
+                    ),
                 )
                 .set_label("split it into two steps");
                 return None;
@@ -122,12 +126,17 @@ impl Validator<'_> {
         let action_key = set[0].0;
         self.step_keys_fit(raw, action_key);
         let mode = raw.mode.as_ref().and_then(|mode| {
-            let parsed = u32::from_str_radix(mode.get().trim_start_matches("0o"), 8).ok().filter(|mode| *mode <= 0o7777);
+            let parsed = u32::from_str_radix(mode.get().trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|mode| *mode <= 0o7777);
             if parsed.is_none() {
                 self.error(
                     DiagnosticKind::InvalidValue,
                     mode.range(),
-                    format!("invalid file mode `{}`: expected octal digits such as \"0644\"", mode.get()),
+                    format!(
+                        "invalid file mode `{}`: expected octal digits such as \"0644\"",
+                        mode.get()
+                    ),
                 )
                 .set_label("not an octal mode");
             }
@@ -163,7 +172,10 @@ impl Validator<'_> {
                     self.error(
                         DiagnosticKind::File,
                         source_text.range(),
-                        format!("cannot upload `{}`: no such file or folder", source_text.get()),
+                        format!(
+                            "cannot upload `{}`: no such file or folder",
+                            source_text.get()
+                        ),
                     )
                     .set_label(format!("looked for {}", source.display()));
                     return None;
@@ -206,7 +218,10 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::InvalidValue,
                     seconds.range(),
-                    format!("step timeout of {} seconds: expected more than 0", seconds.get()),
+                    format!(
+                        "step timeout of {} seconds: expected more than 0",
+                        seconds.get()
+                    ),
                 )
                 .set_label("expected a positive number of seconds");
                 DEFAULT_STEP_TIMEOUT
@@ -224,7 +239,7 @@ impl Validator<'_> {
             name,
             action,
             sudo: raw.sudo.unwrap_or(true),
-            env: raw.env.clone().unwrap_or_else(IndexMap::new),
+            env: raw.env.clone().unwrap_or_default(),
             timeout,
             span: self.span(step.range()),
         })
@@ -237,10 +252,27 @@ impl Validator<'_> {
             ("to", raw.to.as_ref().map(Sp::range), uploads),
             ("mode", raw.mode.as_ref().map(Sp::range), uploads),
             ("owner", raw.owner.as_ref().map(Sp::range), uploads),
-            ("args", raw.args.as_ref().and_then(|args| args.first()).map(Sp::range), action == "script"),
+            (
+                "args",
+                raw.args
+                    .as_ref()
+                    .and_then(|args| args.first())
+                    .map(Sp::range),
+                action == "script",
+            ),
             (
                 "env",
-                raw.env.as_ref().and_then(|_| raw.run.as_ref().or(raw.upload.as_ref()).or(raw.template.as_ref()).or(raw.text.as_ref()).or(raw.script.as_ref())).map(Sp::range),
+                raw.env
+                    .as_ref()
+                    .and_then(|_| {
+                        raw.run
+                            .as_ref()
+                            .or(raw.upload.as_ref())
+                            .or(raw.template.as_ref())
+                            .or(raw.text.as_ref())
+                            .or(raw.script.as_ref())
+                    })
+                    .map(Sp::range),
                 matches!(action, "run" | "script"),
             ),
         ];
@@ -298,7 +330,10 @@ impl Validator<'_> {
                     format!("step `{}` is defined but no VM uses it", key.get()),
                 )
                 .with_label("unused")
-                .with_help(format!("add `{{ use = \"{}\" }}` to a VM's `provision`", key.get()));
+                .with_help(format!(
+                    "add `{{ use = \"{}\" }}` to a VM's `provision`",
+                    key.get()
+                ));
                 self.push(diagnostic);
             }
         }
@@ -308,7 +343,12 @@ impl Validator<'_> {
 fn default_step_name(action: &StepAction) -> String {
     match action {
         StepAction::Run { command } => {
-            let first_line = command.source.lines().find(|line| !line.trim().is_empty()).unwrap_or("").trim();
+            let first_line = command
+                .source
+                .lines()
+                .find(|line| !line.trim().is_empty())
+                .unwrap_or("")
+                .trim();
             let mut name: String = first_line.chars().take(48).collect();
             if first_line.chars().count() > 48 || command.source.trim().lines().count() > 1 {
                 name.push('…');
@@ -317,7 +357,10 @@ fn default_step_name(action: &StepAction) -> String {
         }
         StepAction::Script { path, .. } => format!(
             "script {}",
-            path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |name| name.to_string_lossy().into_owned()
+            )
         ),
         StepAction::Upload { to, .. } => format!("upload {to}"),
         StepAction::Template { to, .. } => format!("write {to}"),

@@ -39,7 +39,9 @@ pub(crate) fn expanded_names(raw: &RawLab) -> Vec<String> {
 fn replica_names(group: &str, vm: &RawVm) -> Vec<String> {
     match &vm.count {
         None => vec![group.to_string()],
-        Some(count) => (1..=*count.get()).map(|index| format!("{group}{index}")).collect(),
+        Some(count) => (1..=*count.get())
+            .map(|index| format!("{group}{index}"))
+            .collect(),
     }
 }
 
@@ -90,7 +92,13 @@ impl Validator<'_> {
                 Some(count) => *count.get(),
                 None => 1,
             };
-            let image = self.vm_image(&group, key.range(), vm, defaults.and_then(|d| d.image.as_ref()), &image_names);
+            let image = self.vm_image(
+                &group,
+                key.range(),
+                vm,
+                defaults.and_then(|d| d.image.as_ref()),
+                &image_names,
+            );
             let memory = vm
                 .memory
                 .as_ref()
@@ -100,7 +108,10 @@ impl Validator<'_> {
                     self.error(
                         DiagnosticKind::InvalidValue,
                         memory.range(),
-                        format!("memory of {} MB is too little: VirtualBox needs at least 16 MB", memory.get()),
+                        format!(
+                            "memory of {} MB is too little: VirtualBox needs at least 16 MB",
+                            memory.get()
+                        ),
                     )
                     .set_label("memory is in MB");
                     512
@@ -139,25 +150,44 @@ impl Validator<'_> {
                 } else {
                     format!("vm `{name}`")
                 };
-                self.duplicate(&mut names, name.clone(), key.range(), format!("two VMs are named `{name}`"));
+                self.duplicate(
+                    &mut names,
+                    name.clone(),
+                    key.range(),
+                    format!("two VMs are named `{name}`"),
+                );
                 self.duplicate(
                     &mut vbox_names,
                     vbox_name.clone(),
                     key.range(),
                     format!("two VMs would be named `{vbox_name}` in VirtualBox"),
                 );
-                let nics = self.replica_nics(&patterns, offset, &what, networks, &mut addresses, &mut macs);
+                let nics = self.replica_nics(
+                    &patterns,
+                    offset,
+                    &what,
+                    networks,
+                    &mut addresses,
+                    &mut macs,
+                );
                 let ssh = match &ssh {
-                    Some(SshRoute::Address { network, .. }) => nics
-                        .iter()
-                        .find(|nic| &nic.network == network)
-                        .and_then(|nic| nic.ip)
-                        .map(|ip| SshRoute::Address { network: network.clone(), ip }),
+                    Some(SshRoute::Address { network, ip }) => {
+                        let replica_ip = nics
+                            .iter()
+                            .find(|nic| &nic.network == network)
+                            .and_then(|nic| nic.ip)
+                            .unwrap_or(*ip);
+                        Some(SshRoute::Address {
+                            network: network.clone(),
+                            ip: replica_ip,
+                        })
+                    }
                     other => other.clone(),
                 };
                 let Some(ssh) = ssh else { continue };
                 for (dependency, range) in &after {
-                    self.after_spans.insert((name.clone(), dependency.clone()), range.clone());
+                    self.after_spans
+                        .insert((name.clone(), dependency.clone()), range.clone());
                 }
                 vms.push(Vm {
                     name,
@@ -169,7 +199,10 @@ impl Validator<'_> {
                     memory,
                     cpus,
                     nics,
-                    after: after.iter().map(|(dependency, _)| dependency.clone()).collect(),
+                    after: after
+                        .iter()
+                        .map(|(dependency, _)| dependency.clone())
+                        .collect(),
                     steps: steps.clone(),
                     ssh,
                     description: vm.description.clone(),
@@ -197,8 +230,7 @@ impl Validator<'_> {
                         image.range(),
                         format!("unknown image `{}`", image.get()),
                     )
-                    .set_label(help.clone().unwrap_or_else(|| "no such image in [images]".into()))
-                    .set_help(help);
+                    .set_label(help.unwrap_or_else(|| "no such image in [images]".into()));
                 }
                 image.get().clone()
             }
@@ -229,27 +261,42 @@ impl Validator<'_> {
             self.error(
                 DiagnosticKind::NicCount,
                 extra.range(),
-                format!("vm `{group}` has {} NICs, but VirtualBox has {NIC_SLOTS} adapter slots", raw_nics.len()),
+                format!(
+                    "vm `{group}` has {} NICs, but VirtualBox has {NIC_SLOTS} adapter slots",
+                    raw_nics.len()
+                ),
             )
             .set_label(format!("NIC {} of at most {NIC_SLOTS}", NIC_SLOTS + 1));
         }
-        let network_names: Vec<&str> = networks.iter().map(|network| network.name.as_str()).collect();
+        let network_names: Vec<&str> = networks
+            .iter()
+            .map(|network| network.name.as_str())
+            .collect();
         let mut patterns = Vec::new();
         for (index, raw_nic) in raw_nics.iter().take(NIC_SLOTS).enumerate() {
             let nic = raw_nic.get();
-            let Some(network) = networks.iter().find(|network| &network.name == nic.net.get()) else {
+            let Some(network) = networks
+                .iter()
+                .find(|network| &network.name == nic.net.get())
+            else {
                 let help = did_you_mean(nic.net.get(), &network_names);
                 self.error(
                     DiagnosticKind::UnknownReference,
                     nic.net.range(),
-                    format!("vm `{group}` is attached to unknown network `{}`", nic.net.get()),
+                    format!(
+                        "vm `{group}` is attached to unknown network `{}`",
+                        nic.net.get()
+                    ),
                 )
-                .set_label(help.clone().unwrap_or_else(|| "no such network in [networks]".into()))
-                .set_help(help);
+                .set_label(help.unwrap_or_else(|| "no such network in [networks]".into()));
                 continue;
             };
             let ip = self.nic_ip(group, nic, network);
-            let mac = nic.mac.as_ref().and_then(|text| self.mac(text)).map(|mac| (mac, nic.mac.as_ref().map_or(0..0, Sp::range)));
+            let mac = nic
+                .mac
+                .as_ref()
+                .and_then(|text| self.mac(text))
+                .map(|mac| (mac, nic.mac.as_ref().map_or(0..0, Sp::range)));
             let forwards = self.nic_forwards(nic, network);
             patterns.push(NicPattern {
                 slot: index as u8 + 1,
@@ -265,22 +312,35 @@ impl Validator<'_> {
         patterns
     }
 
-    fn nic_ip(&mut self, group: &str, nic: &RawNic, network: &Network) -> Option<(Ipv4Addr, Range<usize>)> {
+    fn nic_ip(
+        &mut self,
+        group: &str,
+        nic: &RawNic,
+        network: &Network,
+    ) -> Option<(Ipv4Addr, Range<usize>)> {
         let text = nic.ip.as_ref()?;
         let address = self.address(text, "address")?;
         let problem = match &network.kind {
-            NetworkKind::Nat => Some("plain NAT gives every VM 10.0.2.15; a fixed `ip` needs a host-only, NAT or internal network"),
-            NetworkKind::Internal { cidr: None, .. } => Some("give the internal network a `cidr` to use fixed addresses on it"),
-            NetworkKind::HostOnly { dhcp: None, .. } | NetworkKind::NatNetwork { dhcp: None, .. } => {
-                Some("fixed addresses are handed out by the network's DHCP server, and this network has `dhcp = false`")
+            NetworkKind::Nat => Some(
+                "plain NAT gives every VM 10.0.2.15; a fixed `ip` needs a host-only, NAT or internal network",
+            ),
+            NetworkKind::Internal { cidr: None, .. } => {
+                Some("give the internal network a `cidr` to use fixed addresses on it")
             }
+            NetworkKind::HostOnly { dhcp: None, .. }
+            | NetworkKind::NatNetwork { dhcp: None, .. } => Some(
+                "fixed addresses are handed out by the network's DHCP server, and this network has `dhcp = false`",
+            ),
             _ => None,
         };
         if let Some(problem) = problem {
             self.error(
                 DiagnosticKind::Conflict,
                 text.range(),
-                format!("vm `{group}` cannot have a fixed address on network `{}`", network.name),
+                format!(
+                    "vm `{group}` cannot have a fixed address on network `{}`",
+                    network.name
+                ),
             )
             .set_label("not possible on this network")
             .set_help(Some(problem.to_string()));
@@ -323,10 +383,16 @@ impl Validator<'_> {
                 self.error(
                     DiagnosticKind::Conflict,
                     first.range(),
-                    format!("NIC port forwards need a plain `nat` network, but `{}` is `{}`", network.name, network.kind_name()),
+                    format!(
+                        "NIC port forwards need a plain `nat` network, but `{}` is `{}`",
+                        network.name,
+                        network.kind_name()
+                    ),
                 )
                 .set_label("only plain NAT adapters forward ports")
-                .set_help(Some("NAT networks take their port forwards in `[networks.NAME] forwards`".into()));
+                .set_help(Some(
+                    "NAT networks take their port forwards in `[networks.NAME] forwards`".into(),
+                ));
             }
             return Vec::new();
         }
@@ -341,13 +407,19 @@ impl Validator<'_> {
                 )
                 .set_label("remove this");
             }
-            let host_ip = forward.host_ip.as_ref().and_then(|text| self.address(text, "host address"));
+            let host_ip = forward
+                .host_ip
+                .as_ref()
+                .and_then(|text| self.address(text, "host address"));
             result.push(NicForward {
                 name: forward.name.as_ref().map_or_else(
                     || format!("port{}", forward.guest_port.get()),
                     |name| name.get().clone(),
                 ),
-                proto: forward.proto.as_ref().map_or(Protocol::Tcp, |proto| *proto.get()),
+                proto: forward
+                    .proto
+                    .as_ref()
+                    .map_or(Protocol::Tcp, |proto| *proto.get()),
                 host_ip,
                 host_port: *forward.host_port.get(),
                 guest_port: *forward.guest_port.get(),
@@ -356,7 +428,10 @@ impl Validator<'_> {
         result
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site; a struct would only rename the arguments")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; a struct would only rename the arguments"
+    )]
     fn ssh_route(
         &mut self,
         group: &str,
@@ -367,13 +442,27 @@ impl Validator<'_> {
         images: &[Image],
         image: &str,
     ) -> Option<SshRoute> {
-        let kind_of = |name: &str| networks.iter().find(|network| network.name == name).map(|network| &network.kind);
-        let ssh_port = images.iter().find(|candidate| candidate.name == image).map_or(22, |image| image.login.port);
+        let kind_of = |name: &str| {
+            networks
+                .iter()
+                .find(|network| network.name == name)
+                .map(|network| &network.kind)
+        };
+        let ssh_port = images
+            .iter()
+            .find(|candidate| candidate.name == image)
+            .map_or(22, |image| image.login.port);
         let route_for = |pattern: &NicPattern| -> Option<SshRoute> {
             match kind_of(&pattern.network)? {
                 NetworkKind::HostOnly { dhcp, .. } => match (pattern.ip.as_ref(), dhcp) {
-                    (Some((ip, _)), _) => Some(SshRoute::Address { network: pattern.network.clone(), ip: *ip }),
-                    (None, Some(_)) => Some(SshRoute::Leased { network: pattern.network.clone(), slot: pattern.slot }),
+                    (Some((ip, _)), _) => Some(SshRoute::Address {
+                        network: pattern.network.clone(),
+                        ip: *ip,
+                    }),
+                    (None, Some(_)) => Some(SshRoute::Leased {
+                        network: pattern.network.clone(),
+                        slot: pattern.slot,
+                    }),
                     (None, None) => None,
                 },
                 NetworkKind::Nat => Some(SshRoute::Forward {
@@ -388,16 +477,24 @@ impl Validator<'_> {
             }
         };
         if let Some(wanted) = &vm.ssh_net {
-            let Some(pattern) = patterns.iter().find(|pattern| &pattern.network == wanted.get()) else {
-                let attached: Vec<&str> = patterns.iter().map(|pattern| pattern.network.as_str()).collect();
+            let Some(pattern) = patterns
+                .iter()
+                .find(|pattern| &pattern.network == wanted.get())
+            else {
+                let attached: Vec<&str> = patterns
+                    .iter()
+                    .map(|pattern| pattern.network.as_str())
+                    .collect();
                 let help = did_you_mean(wanted.get(), &attached);
                 self.error(
                     DiagnosticKind::UnknownReference,
                     wanted.range(),
-                    format!("`ssh_net` names network `{}`, which vm `{group}` has no NIC on", wanted.get()),
+                    format!(
+                        "`ssh_net` names network `{}`, which vm `{group}` has no NIC on",
+                        wanted.get()
+                    ),
                 )
-                .set_label(help.clone().unwrap_or_else(|| "not one of this VM's networks".into()))
-                .set_help(help);
+                .set_label(help.unwrap_or_else(|| "not one of this VM's networks".into()));
                 return None;
             };
             let route = route_for(pattern);
@@ -412,8 +509,15 @@ impl Validator<'_> {
             }
             return route;
         }
-        let host_only = patterns.iter().filter(|pattern| matches!(kind_of(&pattern.network), Some(NetworkKind::HostOnly { .. })));
-        let nat = patterns.iter().filter(|pattern| matches!(kind_of(&pattern.network), Some(NetworkKind::Nat)));
+        let host_only = patterns.iter().filter(|pattern| {
+            matches!(
+                kind_of(&pattern.network),
+                Some(NetworkKind::HostOnly { .. })
+            )
+        });
+        let nat = patterns
+            .iter()
+            .filter(|pattern| matches!(kind_of(&pattern.network), Some(NetworkKind::Nat)));
         let route = host_only
             .clone()
             .filter(|pattern| pattern.ip.is_some())
@@ -432,12 +536,22 @@ impl Validator<'_> {
         route
     }
 
-    fn after(&mut self, vm: &RawVm, vm_names: &[String], groups: &[String], raw: &RawLab) -> Vec<(String, Range<usize>)> {
+    fn after(
+        &mut self,
+        vm: &RawVm,
+        vm_names: &[String],
+        groups: &[String],
+        raw: &RawLab,
+    ) -> Vec<(String, Range<usize>)> {
         let mut after: Vec<(String, Range<usize>)> = Vec::new();
         for dependency in vm.after.iter().flatten() {
             let name = dependency.get();
             if let Some((key, group)) = raw.vms.iter().find(|(key, _)| key.get() == name) {
-                after.extend(replica_names(key.get(), group.get()).into_iter().map(|name| (name, dependency.range())));
+                after.extend(
+                    replica_names(key.get(), group.get())
+                        .into_iter()
+                        .map(|name| (name, dependency.range())),
+                );
             } else if vm_names.contains(name) {
                 after.push((name.clone(), dependency.range()));
             } else {
@@ -448,8 +562,7 @@ impl Validator<'_> {
                     dependency.range(),
                     format!("`after` names unknown vm `{name}`"),
                 )
-                .set_label(help.clone().unwrap_or_else(|| "no such VM or replica group".into()))
-                .set_help(help);
+                .set_label(help.unwrap_or_else(|| "no such VM or replica group".into()));
             }
         }
         after.dedup_by(|a, b| a.0 == b.0);
@@ -478,7 +591,10 @@ impl Validator<'_> {
                     addresses,
                     format!("{}/{address}", network.name),
                     range.clone(),
-                    format!("address {address} ({what}) is used twice on network `{}`", network.name),
+                    format!(
+                        "address {address} ({what}) is used twice on network `{}`",
+                        network.name
+                    ),
                 );
                 Some(address)
             });
@@ -492,7 +608,12 @@ impl Validator<'_> {
                     .set_label("pick a lower starting MAC");
                     return None;
                 };
-                self.duplicate(macs, mac.to_vbox(), range.clone(), format!("MAC {mac} ({what}) is used twice"));
+                self.duplicate(
+                    macs,
+                    mac.to_vbox(),
+                    range.clone(),
+                    format!("MAC {mac} ({what}) is used twice"),
+                );
                 Some(mac)
             });
             nics.push(Nic {
@@ -510,12 +631,26 @@ impl Validator<'_> {
     }
 
     /// Checks a VM's fixed address against everything else on its network.
-    fn replica_address(&mut self, address: Ipv4Addr, range: Range<usize>, what: &str, network: &Network) -> Option<()> {
+    fn replica_address(
+        &mut self,
+        address: Ipv4Addr,
+        range: Range<usize>,
+        what: &str,
+        network: &Network,
+    ) -> Option<()> {
         let cidr = network.cidr()?;
-        self.usable(cidr, address, range.clone(), &format!("the address of {what},"), &network.name)?;
+        self.usable(
+            cidr,
+            address,
+            range.clone(),
+            &format!("the address of {what},"),
+            &network.name,
+        )?;
         let reserved = match &network.kind {
             NetworkKind::HostOnly { host, .. } => Some((*host, "the host's address")),
-            NetworkKind::NatNetwork { gateway, .. } => Some((*gateway, "the NAT network's gateway")),
+            NetworkKind::NatNetwork { gateway, .. } => {
+                Some((*gateway, "the NAT network's gateway"))
+            }
             _ => None,
         };
         if let Some((reserved, role)) = reserved
@@ -524,9 +659,12 @@ impl Validator<'_> {
             self.error(
                 DiagnosticKind::Address,
                 range,
-                format!("the address of {what}, {address}, is {role} on network `{}`", network.name),
+                format!(
+                    "the address of {what}, {address}, is {role} on network `{}`",
+                    network.name
+                ),
             )
-            .set_label(format!("{role}"));
+            .set_label(role.to_string());
             return None;
         }
         if let Some(dhcp) = network.dhcp() {

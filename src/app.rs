@@ -1,0 +1,338 @@
+//! Wiring: parses the command line, builds the real implementations (file system, VBoxManage,
+//! SSH) and runs the command. The only module that knows about the process's environment,
+//! stdout and stderr.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Cli, ColorChoice, Command, GraphFormat, LabArg, Shell};
+use crate::error::Error;
+use crate::exit_code;
+use crate::hypervisor::Inventory;
+use crate::lab::model::ImageSource;
+use crate::lab::{self, Lab, LabFiles, Loaded};
+use crate::plan::{self, Intent};
+use crate::report::{diagnostics, plan_view, topology};
+
+/// Runs labctl with these arguments and returns the exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                exit_code::INVALID
+            } else {
+                exit_code::OK
+            };
+        }
+    };
+    let ui = Ui::new(cli.color, cli.json);
+    match dispatch(&cli, &ui) {
+        Ok(code) => code,
+        Err(error) => {
+            ui.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+/// Where output goes and how it looks.
+pub(crate) struct Ui {
+    pub(crate) color: bool,
+    pub(crate) json: bool,
+}
+
+impl Ui {
+    fn new(choice: ColorChoice, json: bool) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+            }
+        };
+        Self { color, json }
+    }
+
+    pub(crate) fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    pub(crate) fn err(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+        let _ = stderr.flush();
+    }
+
+    pub(crate) fn json_out(&self, value: &impl serde::Serialize) {
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+        self.out(&format!("{text}\n"));
+    }
+
+    fn error(&self, error: &Error) {
+        if self.json {
+            let mut causes = Vec::new();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                causes.push(cause.to_string());
+                source = cause.source();
+            }
+            let value = serde_json::json!({ "error": error.to_string(), "causes": causes, "exit_code": error.exit_code() });
+            self.err(&format!("{value}\n"));
+            return;
+        }
+        let mut text = if self.color {
+            format!("\x1b[1;31merror\x1b[0m: {error}\n")
+        } else {
+            format!("error: {error}\n")
+        };
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            text.push_str(&format!("  caused by: {cause}\n"));
+            source = cause.source();
+        }
+        self.err(&text);
+    }
+}
+
+fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
+    match &cli.command {
+        Command::Validate(lab) => validate(ui, lab),
+        Command::Plan { lab } => plan(ui, lab),
+        Command::Graph { lab, format } => graph(ui, lab, *format),
+        Command::Schema => {
+            ui.json_out(lab::schema());
+            Ok(exit_code::OK)
+        }
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+                Shell::Powershell => clap_complete::Shell::PowerShell,
+                Shell::Elvish => clap_complete::Shell::Elvish,
+            };
+            let mut command = Cli::command();
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut command, "labctl", &mut buffer);
+            ui.out(&String::from_utf8_lossy(&buffer));
+            Ok(exit_code::OK)
+        }
+        Command::Man => {
+            let mut buffer = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buffer)
+                .map_err(|source| Error::File {
+                    action: "render",
+                    path: PathBuf::from("labctl.1"),
+                    source,
+                })?;
+            ui.out(&String::from_utf8_lossy(&buffer));
+            Ok(exit_code::OK)
+        }
+    }
+}
+
+/// Reads files through `std::fs`, for validation.
+struct DiskFiles;
+
+impl LabFiles for DiskFiles {
+    fn read_text(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+/// Where the lab file is when the command line does not say.
+fn lab_path(arg: &LabArg) -> Result<PathBuf, Error> {
+    if let Some(file) = &arg.file {
+        return Ok(file.clone());
+    }
+    if let Some(file) = std::env::var_os("LABCTL_LAB") {
+        return Ok(PathBuf::from(file));
+    }
+    let default = PathBuf::from("lab.toml");
+    if default.exists() {
+        return Ok(default);
+    }
+    if let Ok(last) = std::fs::read_to_string(Path::new(".labctl").join("last-lab")) {
+        let last = PathBuf::from(last.trim());
+        if last.exists() {
+            return Ok(last);
+        }
+    }
+    Err(Error::Usage(
+        "no lab file given: name one (`labctl up labs/exam3.toml`), set LABCTL_LAB, or run where lab.toml is".into(),
+    ))
+}
+
+/// Reads and validates a lab file, printing its diagnostics.
+fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
+    let path = lab_path(arg)?;
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::File {
+        action: "read",
+        path: path.clone(),
+        source,
+    })?;
+    let shown = path.display().to_string();
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let loaded = lab::load(&shown, &text, &dir, &DiskFiles);
+    Ok((loaded, shown))
+}
+
+/// Loads a lab and fails with every problem reported when it has errors; applies `--image`.
+pub(crate) fn load_valid(ui: &Ui, arg: &LabArg) -> Result<Lab, Error> {
+    let (loaded, shown) = load(arg)?;
+    if !loaded.diagnostics.is_empty() && !ui.json {
+        ui.err(&diagnostics::render_diagnostics(
+            &loaded.sources,
+            &loaded.diagnostics,
+            ui.color,
+        ));
+    }
+    let errors = loaded.error_count();
+    let Some(mut lab) = loaded.lab else {
+        return Err(Error::InvalidLab {
+            file: shown,
+            errors,
+        });
+    };
+    for image_override in &arg.images {
+        let Some((name, path)) = image_override.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "--image `{image_override}`: expected NAME=PATH"
+            )));
+        };
+        let names: Vec<String> = lab.images.iter().map(|image| image.name.clone()).collect();
+        let Some(image) = lab.images.iter_mut().find(|image| image.name == name) else {
+            let hint = lab::suggest::did_you_mean(name, &names)
+                .map(|hint| format!("; {hint}"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "--image: the lab has no image `{name}`{hint}"
+            )));
+        };
+        image.source = ImageSource::Appliance(PathBuf::from(path));
+    }
+    Ok(lab)
+}
+
+fn validate(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
+    let (loaded, shown) = load(arg)?;
+    let errors = loaded.error_count();
+    let warnings = loaded.diagnostics.len() - errors;
+    if ui.json {
+        let items: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| diagnostics::json_diagnostic(&loaded.sources, d))
+            .collect();
+        let summary = loaded.lab.as_ref().map(|lab| {
+            serde_json::json!({
+                "lab": lab.name,
+                "vms": lab.vms.len(),
+                "networks": lab.networks.len(),
+                "images": lab.images.len(),
+                "checks": lab.checks.len(),
+                "steps": lab.vms.iter().map(|vm| vm.steps.len()).sum::<usize>(),
+            })
+        });
+        ui.json_out(&serde_json::json!({
+            "file": shown,
+            "valid": errors == 0,
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": items,
+            "summary": summary,
+        }));
+    } else {
+        ui.err(&diagnostics::render_diagnostics(
+            &loaded.sources,
+            &loaded.diagnostics,
+            ui.color,
+        ));
+    }
+    match loaded.lab {
+        Some(lab) => {
+            if !ui.json {
+                let warning_text = if warnings > 0 {
+                    format!(
+                        ", {warnings} warning{}",
+                        if warnings == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                };
+                ui.out(&format!(
+                    "{shown}: lab `{}` is valid ({} VMs, {} networks, {} images, {} checks{warning_text})\n",
+                    lab.name,
+                    lab.vms.len(),
+                    lab.networks.len(),
+                    lab.images.len(),
+                    lab.checks.len()
+                ));
+            }
+            Ok(exit_code::OK)
+        }
+        None => {
+            if !ui.json {
+                ui.err(&format!(
+                    "{shown}: {errors} error{} found\n",
+                    if errors == 1 { "" } else { "s" }
+                ));
+            }
+            Ok(exit_code::INVALID)
+        }
+    }
+}
+
+fn plan(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
+    let lab = load_valid(ui, arg)?;
+    let inventory = Inventory::default();
+    let against = "an empty VirtualBox (inventory not read)";
+    let plan = plan::plan_up(&lab, &inventory, &Intent::default())?;
+    if ui.json {
+        ui.json_out(&serde_json::json!({
+            "lab": lab.name,
+            "against": against,
+            "actions": plan.actions,
+            "stages": plan.stages().len(),
+            "leftovers": plan.leftovers,
+        }));
+    } else {
+        ui.out(&plan_view::render_plan(
+            &lab.name,
+            lab.vms.len(),
+            against,
+            &plan,
+        ));
+    }
+    Ok(exit_code::OK)
+}
+
+fn graph(ui: &Ui, arg: &LabArg, format: GraphFormat) -> Result<u8, Error> {
+    let lab = load_valid(ui, arg)?;
+    ui.out(&match format {
+        GraphFormat::Mermaid => topology::mermaid(&lab),
+        GraphFormat::Dot => topology::dot(&lab),
+    });
+    Ok(exit_code::OK)
+}
