@@ -495,5 +495,5 @@ fn real_guests_refuse_to_start_outside_a_world() {
     );
     let log = std::fs::read_to_string(sim.machines().join("vm1/Logs/VBox.log")).unwrap();
     assert!(log.contains("real guests run only inside a world"), "{log}");
-    assert_eq!(sim.info("vm1")["VMState"], "aborted");
+    assert_eq!(sim.info("vm1")["VMState"], "poweroff");
 }

@@ -213,8 +213,9 @@ fn start_one(
             if let Some(idx) = state.find(&uuid) {
                 let m = &mut state.machines[idx];
                 if m.session.as_ref().is_some_and(|s| s.pid == pid) {
+                    // The VM never ran: like a failed power-up in VirtualBox, it stays off.
                     m.session = None;
-                    m.state = PowerState::Aborted;
+                    m.state = PowerState::PowerOff;
                     m.state_change_ns = ids::now_ns();
                 }
             }
