@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use indexmap::IndexMap;
-
 use super::Validator;
 use crate::lab::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::lab::model::{Step, StepAction, TemplateText, Vm};
