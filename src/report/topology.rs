@@ -30,15 +30,13 @@ fn nic_label(lab: &Lab, vm: &Vm, network: &str) -> String {
     let address = match (address, lab.network(network).map(|network| &network.kind)) {
         (Some(address), _) => address,
         (None, Some(NetworkKind::Nat)) => "10.0.2.15".to_string(),
-        (None, Some(kind))
-            if matches!(
-                kind,
+        (
+            None,
+            Some(
                 NetworkKind::HostOnly { dhcp: Some(_), .. }
-                    | NetworkKind::NatNetwork { dhcp: Some(_), .. }
-            ) =>
-        {
-            "DHCP".to_string()
-        }
+                | NetworkKind::NatNetwork { dhcp: Some(_), .. },
+            ),
+        ) => "DHCP".to_string(),
         (None, _) => String::new(),
     };
     match nic {

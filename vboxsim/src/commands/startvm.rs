@@ -212,7 +212,10 @@ fn start_one(
         let _ = ctx.update(|state| {
             if let Some(idx) = state.find(&uuid) {
                 let m = &mut state.machines[idx];
-                if m.session.as_ref().is_some_and(|s| s.pid == pid) {
+                // Reading the state already saw the dead VM process and marked the VM aborted.
+                let ours = m.session.as_ref().is_some_and(|s| s.pid == pid)
+                    || (m.session.is_none() && m.state == PowerState::Aborted);
+                if ours {
                     // The VM never ran: like a failed power-up in VirtualBox, it stays off.
                     m.session = None;
                     m.state = PowerState::PowerOff;
