@@ -375,6 +375,11 @@ fn lab_in_a_fresh_world() {
         "200",
         "nginx started by systemctl answers over the network"
     );
+    let haproxy = w.ssh_ok("192.168.56.22", "sudo apt-get install -y haproxy >/dev/null && sudo systemctl restart haproxy && sudo systemctl is-active haproxy");
+    assert_eq!(
+        haproxy, "active",
+        "Debian's haproxy.service runs under the systemctl replacement"
+    );
     let closed = w.exec(&["curl", "-s", "--max-time", "3", "http://192.168.56.22/"]);
     assert!(!closed.status.success(), "web2 runs no nginx");
     let via_nat = w.ssh("2222", "127.0.0.1", "hostname");

@@ -210,6 +210,13 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
         let _ = std::fs::write("/etc/hosts", format!("{kept}{line}\n"));
     }
     configure_network(cfg)?;
+    // /run is a fresh tmpfs: create what packages declare in tmpfiles.d (e.g. /run/haproxy),
+    // as systemd does at boot.
+    if Path::new("/usr/bin/systemd-tmpfiles").exists() {
+        if let Err(e) = run("systemd-tmpfiles", &["--create", "--boot"]) {
+            log(&format!("tmpfiles: {e}"));
+        }
+    }
     if let Err(e) = apply_user() {
         log(&format!("appliance user: {e}"));
     }
