@@ -497,3 +497,57 @@ fn real_guests_refuse_to_start_outside_a_world() {
     assert!(log.contains("real guests run only inside a world"), "{log}");
     assert_eq!(sim.info("vm1")["VMState"], "poweroff");
 }
+
+#[test]
+fn make_ova_keeps_secrets_out_of_clear_text() {
+    let sim = Sim::new("state-ova-secrets");
+    let out = sim.dir.join("s.ova");
+    let r = sim.tool(&[
+        "make-ova",
+        "--out",
+        out.to_str().unwrap(),
+        "--user",
+        "student",
+        "--password",
+        "Sup3rSecret!",
+        "--name",
+        "s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bytes = std::fs::read(&out).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        !text.contains("Sup3rSecret!"),
+        "the password never appears in clear"
+    );
+    assert!(
+        text.contains("\"$6$"),
+        "a SHA-512 crypt hash is carried on the disk"
+    );
+    assert!(text.starts_with("s.ovf"), "the OVF comes first in the tar");
+    assert!(
+        text.contains("ovf:key=\"vboxsim.login.user\"") && text.contains("ovf:value=\"student\"")
+    );
+    let key = sim.dir.join("k");
+    std::fs::write(&key, "-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n").unwrap();
+    let r = sim.tool(&[
+        "make-ova",
+        "--out",
+        "x.ova",
+        "--user",
+        "student",
+        "--authorized-key",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "a private key is refused");
+    let r = sim.tool(&[
+        "make-ova",
+        "--out",
+        "x.ova",
+        "--user",
+        "Bad User",
+        "--password",
+        "x",
+    ]);
+    assert_eq!(r.code, 2);
+}
