@@ -196,7 +196,7 @@ fn locks_while_running_and_after_poweroff() {
         (r.code, r.stderr.as_str()),
         (
             1,
-            "VBoxManage: error: Machine 'vm1' is not currently running\n"
+            "VBoxManage: error: Machine 'vm1' is not currently running.\n"
         )
     );
     assert_eq!(
@@ -550,4 +550,21 @@ fn make_ova_keeps_secrets_out_of_clear_text() {
         "x",
     ]);
     assert_eq!(r.code, 2);
+}
+
+#[test]
+fn missing_settings_file_makes_the_vm_inaccessible() {
+    let sim = Sim::new("state-inaccessible");
+    let ova = sim.ova("deb", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
+    let uuid = sim.info("vm1")["UUID"].clone();
+    std::fs::remove_file(sim.machines().join("vm1/vm1.vbox")).unwrap();
+    assert_eq!(
+        sim.ok(&["list", "vms"]).stdout,
+        format!("\"<inaccessible>\" {{{uuid}}}\n")
+    );
+    assert_eq!(
+        sim.ok(&["showvminfo", &uuid, "--machinereadable"]).stdout,
+        format!("name=\"<inaccessible>\"\nUUID=\"{uuid}\"\n")
+    );
 }

@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     let m = &state.machines[idx];
     if !m.state.is_active() || m.session.is_none() {
         return Err(VBoxError::failure(format!(
-            "Machine '{}' is not currently running",
+            "Machine '{}' is not currently running.",
             m.name
         )));
     }

@@ -71,7 +71,7 @@ fn vms(state: &State, sorted: bool, running: bool) -> String {
         .machines
         .iter()
         .filter(|m| !running || m.state.is_active())
-        .map(|m| (m.name.clone(), m.uuid.clone()))
+        .map(|m| (display_name(m), m.uuid.clone()))
         .collect();
     if sorted {
         rows.sort_by_key(|r| r.0.to_lowercase());
@@ -79,6 +79,15 @@ fn vms(state: &State, sorted: bool, running: bool) -> String {
     rows.iter()
         .map(|(n, u)| format!("\"{n}\" {{{u}}}\n"))
         .collect()
+}
+
+/// A VM whose settings file is gone is listed as `<inaccessible>`, as VirtualBox does.
+pub fn display_name(m: &crate::model::machine::Machine) -> String {
+    if std::path::Path::new(&m.cfg_file).exists() {
+        m.name.clone()
+    } else {
+        "<inaccessible>".into()
+    }
 }
 
 fn hostonlyifs(state: &State) -> String {

@@ -64,6 +64,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
         return Ok(());
     }
+    if mr && !std::path::Path::new(&m.cfg_file).exists() {
+        print!("name=\"<inaccessible>\"\nUUID=\"{}\"\n", m.uuid);
+        return Ok(());
+    }
     let text = if mr {
         machine_readable(
             m,
