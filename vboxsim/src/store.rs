@@ -44,11 +44,22 @@ impl Store {
         self.home.join("vboxsim-state.json")
     }
 
+    /// Takes the registry lock (blocking): held by registry-changing commands (import, clonevm,
+    /// unregistervm) for their modelled duration, so they run one after another as VBoxSVC runs
+    /// them, while the state lock stays free for everything else.
+    pub fn registry_lock(&self) -> Result<StoreLock, String> {
+        self.flock("vboxsim-registry.lock")
+    }
+
     /// Takes the global lock (blocking). Every change of the state happens under it.
     pub fn lock(&self) -> Result<StoreLock, String> {
+        self.flock("vboxsim.lock")
+    }
+
+    fn flock(&self, name: &str) -> Result<StoreLock, String> {
         fs::create_dir_all(&self.home)
             .map_err(|e| format!("cannot create {}: {e}", self.home.display()))?;
-        let path = self.home.join("vboxsim.lock");
+        let path = self.home.join(name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -568,3 +568,50 @@ fn missing_settings_file_makes_the_vm_inaccessible() {
         format!("name=\"<inaccessible>\"\nUUID=\"{uuid}\"\n")
     );
 }
+
+#[test]
+fn registry_changes_are_serialised_but_do_not_block_other_commands() {
+    let mut sim = Sim::new("state-vboxsvc");
+    let ova = sim.ova("deb", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
+    sim.ok(&["snapshot", "master", "take", "base"]);
+    sim.extra_env
+        .push(("VBOXSIM_TIME_SCALE".into(), "0.4".into()));
+    let start = std::time::Instant::now();
+    let clones: Vec<_> = (0..2)
+        .map(|i| {
+            sim.command("VBoxManage")
+                .args([
+                    "clonevm",
+                    "master",
+                    "--snapshot",
+                    "base",
+                    "--options",
+                    "link",
+                    "--name",
+                    &format!("p{i}"),
+                    "--register",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let m = std::time::Instant::now();
+    sim.ok(&["modifyvm", "master", "--cpus", "2"]);
+    assert!(
+        m.elapsed() < std::time::Duration::from_millis(450),
+        "modifyvm does not wait for clones: {:?}",
+        m.elapsed()
+    );
+    for mut c in clones {
+        assert!(c.wait().unwrap().success());
+    }
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(1150),
+        "two linked clones (0.6 s each) ran one after another: {:?}",
+        start.elapsed()
+    );
+}

@@ -122,29 +122,32 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     } else {
         latency::FULL_CLONE_PER_GB
     };
+    {
+        let state = ctx.read()?;
+        let idx = ctx.find(&state, &src, FILE)?;
+        let source = &state.machines[idx];
+        if let Some(s) = &snapshot {
+            if source.snapshot_by_name_or_uuid(s).is_none() {
+                return Err(snapshot_missing(s));
+            }
+        } else if link {
+            return Err(link_needs_snapshot());
+        }
+    }
+    let _registry = ctx
+        .store
+        .registry_lock()
+        .map_err(crate::vbox::ctx::internal)?;
+    ctx.progress(modelled);
     let cloned_name = ctx.update(|state| {
         let idx = ctx.find(state, &src, FILE)?;
         let source = state.machines[idx].clone();
         let snap = match &snapshot {
-            Some(s) => Some(source.snapshot_by_name_or_uuid(s).cloned().ok_or_else(|| {
-                VBoxError::com(
-                    format!("Could not find a snapshot named '{s}'"),
-                    vbox_error::VBOX_E_OBJECT_NOT_FOUND,
-                    "MachineWrap",
-                    "IMachine",
-                    vbox_error::context("FindSnapshot(Bstr(pszSnapshotName).raw(), srcSnapshot.asOutParam())", 593, FILE),
-                )
-            })?),
+            Some(s) => Some(source.snapshot_by_name_or_uuid(s).cloned().ok_or_else(|| snapshot_missing(s))?),
             None => None,
         };
         if link && snap.is_none() {
-            return Err(VBoxError::com(
-                "Linked clone can only be created from a snapshot",
-                vbox_error::E_INVALIDARG,
-                "MachineWrap",
-                "IMachine",
-                clone_context(),
-            ));
+            return Err(link_needs_snapshot());
         }
         let new_name = name.clone().unwrap_or_else(|| format!("{} Clone", source.name));
         let base = basefolder.clone().unwrap_or_else(|| ctx.machine_folder(state));
@@ -232,15 +235,37 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             nic_leases: Vec::new(),
         };
         crate::settings_file::write(&m).map_err(clone_failed)?;
-        ctx.progress(modelled);
         if register {
             state.machines.push(m);
         }
-        let _ = BTreeMap::<String, String>::new();
         Ok(new_name)
     })?;
     println!("Machine has been successfully cloned as \"{cloned_name}\"");
     Ok(())
+}
+
+fn snapshot_missing(s: &str) -> VBoxError {
+    VBoxError::com(
+        format!("Could not find a snapshot named '{s}'"),
+        vbox_error::VBOX_E_OBJECT_NOT_FOUND,
+        "MachineWrap",
+        "IMachine",
+        vbox_error::context(
+            "FindSnapshot(Bstr(pszSnapshotName).raw(), srcSnapshot.asOutParam())",
+            593,
+            FILE,
+        ),
+    )
+}
+
+fn link_needs_snapshot() -> VBoxError {
+    VBoxError::com(
+        "Linked clone can only be created from a snapshot",
+        vbox_error::E_INVALIDARG,
+        "MachineWrap",
+        "IMachine",
+        clone_context(),
+    )
 }
 
 fn clone_failed(detail: String) -> VBoxError {

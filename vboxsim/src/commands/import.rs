@@ -245,13 +245,17 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         .sum::<u64>() as f64
         / (1u64 << 30) as f64;
     let seconds = (latency::IMPORT_PER_GB * gb).max(1.0);
+    let _registry = ctx
+        .store
+        .registry_lock()
+        .map_err(crate::vbox::ctx::internal)?;
+    ctx.progress(seconds);
     ctx.update(|state| {
         for (n, plan) in plans.iter().enumerate() {
             let vs = &package.ovf.systems[n];
             let m = build_machine(plan, vs, &package, keep_all, keep_nat)?;
             state.machines.push(m);
         }
-        ctx.progress(seconds);
         Ok(())
     })?;
     println!("Successfully imported the appliance.");

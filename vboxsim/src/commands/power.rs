@@ -38,6 +38,10 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         return Err(VBoxError::syntax("VM name required", usage_text));
     };
     const FILE: &str = "VBoxManageMisc.cpp";
+    let _registry = ctx
+        .store
+        .registry_lock()
+        .map_err(crate::vbox::ctx::internal)?;
     ctx.update_always(|state| {
         let idx = ctx.find(state, &vm, FILE)?;
         let name = state.machines[idx].name.clone();
@@ -58,7 +62,6 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             return Err(locked_err());
         }
         let m = state.machines.remove(idx);
-        ctx.latency.sleep(latency::UNREGISTER);
         if delete {
             let in_use = |layer: &String| {
                 state.machines.iter().any(|o| {
@@ -86,9 +89,16 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             let _ = std::fs::remove_file(format!("{}/{}.nvram", m.vm_dir, m.name));
             let _ = std::fs::remove_dir(m.snapshot_folder());
             let _ = std::fs::remove_dir(&m.vm_dir);
-            ctx.progress(0.0);
         }
-        Ok(())
+        Ok(delete)
+    })
+    .map(|delete| {
+        // The VM leaves the registry first; deleting its files is what takes the time.
+        if delete {
+            ctx.progress(latency::UNREGISTER);
+        } else {
+            ctx.latency.sleep(latency::UNREGISTER);
+        }
     })
 }
 
