@@ -128,22 +128,37 @@ pub fn json_diagnostic(sources: &Sources, diagnostic: &Diagnostic) -> JsonDiagno
     }
 }
 
-/// The text with the value of every `…pass…` key masked, byte for byte, so that snippets of
-/// the lab file shown in errors never show a password (even under a misspelt key).
+/// The text with the value of every password-like key masked, byte for byte, so that snippets
+/// of the lab file shown in errors never show a password, even under a misspelt key.
 pub fn redact_passwords(text: &str) -> String {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let pattern = PATTERN.get_or_init(|| {
-        regex::Regex::new(r#"(?i)(pass[A-Za-z0-9_-]*\s*=\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')"#)
+        regex::Regex::new(r#"([A-Za-z0-9_-]+)(\s*=\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')"#)
             .expect("valid pattern")
     });
     pattern
         .replace_all(text, |captures: &regex::Captures<'_>| {
-            let value = &captures[2];
+            let key = &captures[1];
+            let value = &captures[3];
+            if !is_secret_key(key) {
+                return captures[0].to_string();
+            }
             let quote = &value[..1];
             let masked = "*".repeat(value.len() - 2);
-            format!("{}{quote}{masked}{quote}", &captures[1])
+            format!("{key}{}{quote}{masked}{quote}", &captures[2])
         })
         .into_owned()
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_lowercase();
+    if key.ends_with("_env") {
+        return false;
+    }
+    ["pass", "secret", "token", "pwd"]
+        .iter()
+        .any(|word| key.contains(word))
+        || strsim::damerau_levenshtein(&key, "password") <= 2
 }
 
 #[cfg(test)]
@@ -152,13 +167,14 @@ mod tests {
 
     #[test]
     fn passwords_are_masked_without_moving_text() {
-        let text =
-            "user = \"ubuntu\"\npassword = \"reverse\"\npasword='x y'\npassword_env = \"PW\"\n";
+        let text = "user = \"ubuntu\"\npassword = \"reverse\"\npasword='x y'\npasswrd = \"abc\"\npassword_env = \"PW\"\n";
         let masked = redact_passwords(text);
         assert_eq!(masked.len(), text.len());
         assert!(!masked.contains("reverse"));
         assert!(!masked.contains("x y"));
         assert!(masked.contains("\"ubuntu\""));
         assert!(masked.contains("password = \"*******\""));
+        assert!(masked.contains("passwrd = \"***\""));
+        assert!(masked.contains("password_env = \"PW\""));
     }
 }

@@ -1,0 +1,217 @@
+//! The `labctl` binary: exit codes, outputs of validate, plan, graph, schema, completions, man.
+
+use std::process::{Command, Output};
+
+use crate::support::{labctl, repo};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(labctl())
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("labctl runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn validate_reports_a_valid_lab_with_exit_0() {
+    let output = run(&["validate", "labs/exam3.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("lab `exam3` is valid (5 VMs"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn validate_points_at_the_line_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[lab]\nname = \"x\"\n\n[vms.a]\nmemroy = 1\n").unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error: unknown key `memroy` in `vms.a`"),
+        "{text}"
+    );
+    assert!(text.contains("bad.toml:5:1"), "{text}");
+    assert!(text.contains("5 │ memroy = 1"), "{text}");
+    assert!(text.contains("^^^^^^ did you mean `memory`?"), "{text}");
+}
+
+#[test]
+fn validate_json_lists_diagnostics_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[lab]\nname = \"x\"\npassword = \"sekrit\"\n").unwrap();
+    let output = run(&["--json", "validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(value["valid"], false);
+    assert_eq!(value["diagnostics"][0]["kind"], "unknown-key");
+    assert_eq!(value["diagnostics"][0]["line"], 3);
+    assert!(
+        !stdout(&output).contains("sekrit"),
+        "passwords are never printed"
+    );
+}
+
+#[test]
+fn passwords_in_the_lab_file_never_appear_in_error_snippets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[lab]\nname = \"x\"\n[images.i]\nova = \"a.ova\"\nuser = \"u\"\npasword = \"hunter2-secret\"\n").unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("unknown key `pasword`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !stderr(&output).contains("hunter2-secret"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn missing_file_is_a_host_error_with_cause() {
+    let output = run(&["validate", "no/such/lab.toml"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("cannot read `no/such/lab.toml`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("caused by:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["validate", "labs/exam3.toml", "--image", "nope"])
+            .status
+            .code(),
+        Some(0),
+        "validate ignores overrides"
+    );
+    let output = run(&["plan", "labs/exam3.toml", "--image", "ubunto=/tmp/x.ova"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("did you mean `ubuntu`?"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn plan_shows_stages_reasons_and_parallelism() {
+    let output = run(&["plan", "labs/exam3.toml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("stage 1"), "{text}");
+    assert!(
+        text.contains("import labs/../appliances/ubuntu-lab.ova")
+            || text.contains("import appliances/ubuntu-lab.ova"),
+        "{text}"
+    );
+    assert!(text.contains("actions in parallel"), "{text}");
+    assert!(text.contains("because: absent"), "{text}");
+    let json = run(&["--json", "plan", "labs/exam3.toml"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let actions = value["actions"].as_array().unwrap();
+    let clones = actions
+        .iter()
+        .filter(|action| action["kind"] == "clone-vm")
+        .count();
+    assert_eq!(clones, 5);
+    let imports = actions
+        .iter()
+        .filter(|action| action["kind"] == "import-appliance")
+        .count();
+    assert_eq!(imports, 1, "the appliance is imported once");
+    for action in actions {
+        assert!(
+            action["reason"]
+                .as_str()
+                .is_some_and(|reason| !reason.is_empty())
+        );
+    }
+}
+
+#[test]
+fn plan_orders_dependencies_before_dependents() {
+    let output = run(&["--json", "plan", "labs/exam3.toml"]);
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let actions = value["actions"].as_array().unwrap();
+    let stage_of = |kind: &str, vm: &str| {
+        actions
+            .iter()
+            .find(|action| action["kind"] == kind && action["vm"] == vm)
+            .map(|action| action["stage"].as_u64().unwrap())
+            .unwrap_or_else(|| panic!("no {kind} for {vm}"))
+    };
+    assert!(
+        stage_of("start-vm", "web1") > stage_of("provision", "discovery"),
+        "web waits for discovery (after)"
+    );
+    assert!(stage_of("configure-vm", "web1") > stage_of("clone-vm", "web1"));
+    assert_eq!(
+        stage_of("clone-vm", "web1"),
+        stage_of("clone-vm", "lb"),
+        "independent clones run in parallel"
+    );
+}
+
+#[test]
+fn graph_draws_mermaid_and_dot() {
+    let mermaid = stdout(&run(&["graph", "labs/exam3.toml"]));
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+    assert!(
+        mermaid.contains("vm_web2 ---|\"nic1 192.168.56.22\"| net_lab"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("192.168.56.0/24"), "{mermaid}");
+    let dot = stdout(&run(&["graph", "labs/exam3.toml", "--format", "dot"]));
+    assert!(dot.starts_with("digraph \"exam3\""), "{dot}");
+    assert!(dot.contains("vm_lb -> vm_discovery [style=dashed"), "{dot}");
+}
+
+#[test]
+fn schema_is_json_schema_of_the_lab_file() {
+    let output = run(&["schema"]);
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["title"], "labctl lab file");
+    assert!(value["properties"]["vms"].is_object());
+    assert_eq!(value["$defs"]["RawVm"]["additionalProperties"], false);
+}
+
+#[test]
+fn completions_and_man_page() {
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    assert!(
+        stdout(&bash).contains("_labctl"),
+        "bash completion function"
+    );
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    assert!(stdout(&man).contains(".TH labctl"), "roff man page");
+}

@@ -1,0 +1,7 @@
+//! labctl's integration tests, in one binary so they link once.
+
+mod cli;
+mod fuzz;
+mod labs;
+mod support;
+mod validation;

@@ -1,0 +1,493 @@
+//! Table-driven tests of lab-file validation: each class of error, with its exact location and
+//! message.
+
+use labctl::lab::{DiagnosticKind, Severity};
+
+use crate::support::{BASE, MemoryFiles, load, load_with, position};
+
+/// One expected diagnostic: kind, `file:line:col`, message.
+type Expected = (DiagnosticKind, &'static str, &'static str);
+
+fn check(name: &str, text: &str, files: &MemoryFiles, expected: &[Expected]) {
+    let loaded = load_with(text, files);
+    let found: Vec<(DiagnosticKind, String, String)> = loaded
+        .diagnostics
+        .iter()
+        .map(|diagnostic| {
+            (
+                diagnostic.kind,
+                position(&loaded, diagnostic),
+                diagnostic.message.clone(),
+            )
+        })
+        .collect();
+    let wanted: Vec<(DiagnosticKind, String, String)> = expected
+        .iter()
+        .map(|(kind, at, message)| (*kind, at.to_string(), message.to_string()))
+        .collect();
+    assert_eq!(found, wanted, "case `{name}`");
+    let has_errors = expected
+        .iter()
+        .any(|(kind, _, _)| *kind != DiagnosticKind::HostOnlyRange);
+    assert_eq!(
+        loaded.lab.is_none(),
+        has_errors,
+        "case `{name}`: a lab is returned exactly when there is no error"
+    );
+}
+
+fn with_base(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+const VM: &str = "\n[vms.a]\nnics = [{ net = \"lab\", ip = \"192.168.56.10\" }]\n";
+
+#[test]
+fn toml_syntax_errors_are_located() {
+    check(
+        "unclosed table header",
+        "[lab\nname = \"t\"\n",
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Syntax,
+            "lab.toml:1:5",
+            "invalid TOML: unclosed table, expected `]`",
+        )],
+    );
+    check(
+        "duplicate key",
+        "[lab]\nname = \"t\"\nname = \"u\"\n",
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Syntax,
+            "lab.toml:3:1",
+            "invalid TOML: duplicate key",
+        )],
+    );
+}
+
+#[test]
+fn unknown_keys_are_reported_with_suggestions() {
+    let text = with_base(
+        "\n[vms.a]\nmemroy = 512\nnics = [{ net = \"lab\", ip = \"192.168.56.10\", colour = 1 }]\n",
+    );
+    check(
+        "unknown keys",
+        &text,
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::UnknownKey,
+                "lab.toml:14:1",
+                "unknown key `memroy` in `vms.a`",
+            ),
+            (
+                DiagnosticKind::UnknownKey,
+                "lab.toml:15:46",
+                "unknown key `colour` in `vms.a.nics[0]`",
+            ),
+        ],
+    );
+    let loaded = load(&text);
+    assert_eq!(loaded.diagnostics[0].label, "did you mean `memory`?");
+}
+
+#[test]
+fn wrong_types_and_bad_enum_values() {
+    check(
+        "wrong types",
+        &with_base(
+            "\n[vms.a]\nmemory = \"512\"\ncount = 1.5\nnics = [{ net = \"lab\", cable = \"yes\" }]\n",
+        ),
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::WrongType,
+                "lab.toml:14:10",
+                "wrong type for `vms.a.memory`: expected an integer, found a string",
+            ),
+            (
+                DiagnosticKind::WrongType,
+                "lab.toml:15:9",
+                "wrong type for `vms.a.count`: expected an integer, found a number",
+            ),
+            (
+                DiagnosticKind::WrongType,
+                "lab.toml:16:32",
+                "wrong type for `vms.a.nics[0].cable`: expected a boolean, found a string",
+            ),
+        ],
+    );
+    check(
+        "bad network type",
+        "[lab]\nname = \"t\"\n[networks.n]\ntype = \"hostonyl\"\n",
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:4:8",
+            "invalid value `hostonyl` for `networks.n.type`: expected `hostonly`, `natnetwork`, `nat` or `internal`",
+        )],
+    );
+    check(
+        "port out of range",
+        &with_base(&format!("{VM}\n[[checks]]\nport = 70000\non = \"a\"\n")),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:17:8",
+            "value out of range for `checks[0].port`: expected a number from 0 to 65535",
+        )],
+    );
+}
+
+#[test]
+fn missing_required_keys() {
+    check(
+        "nic without net, image without user",
+        "[lab]\nname = \"t\"\n\n[images.base]\nova = \"b.ova\"\n\n[vms.a]\nnics = [{ ip = \"192.168.56.10\" }]\n",
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::MissingKey,
+                "lab.toml:4:1",
+                "missing required key `user` in `images.base`",
+            ),
+            (
+                DiagnosticKind::MissingKey,
+                "lab.toml:8:9",
+                "missing required key `net` in `vms.a.nics[0]`",
+            ),
+        ],
+    );
+    check(
+        "no lab table",
+        "[vms.a]\n",
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::MissingKey,
+            "lab.toml:1:1",
+            "missing required key `lab` in the lab file",
+        )],
+    );
+}
+
+#[test]
+fn unknown_references() {
+    let text = with_base(
+        "\n[vms.a]\nimage = \"bsae\"\nnics = [{ net = \"lbb\" }, { net = \"lab\", ip = \"192.168.56.10\" }]\nafter = [\"bb\"]\nprovision = [{ use = \"instal\" }]\n\n[vms.b]\nnics = [{ net = \"lab\", ip = \"192.168.56.11\" }]\n\n[steps.install]\nrun = \"true\"\n\n[[checks]]\nping = \"c\"\n",
+    );
+    check(
+        "unknown image, network, vm, step",
+        &text,
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:14:9",
+                "unknown image `bsae`",
+            ),
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:15:17",
+                "vm `a` is attached to unknown network `lbb`",
+            ),
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:16:10",
+                "`after` names unknown vm `bb`",
+            ),
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:17:22",
+                "unknown step `instal`",
+            ),
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:22:8",
+                "step `install` is defined but no VM uses it",
+            ),
+            (
+                DiagnosticKind::UnknownReference,
+                "lab.toml:26:8",
+                "unknown vm `c`",
+            ),
+        ],
+    );
+    let loaded = load(&text);
+    let labels: Vec<&str> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.label.as_str())
+        .collect();
+    assert_eq!(labels[0], "did you mean `base`?");
+    assert_eq!(labels[2], "did you mean `b`?");
+    assert_eq!(labels[3], "did you mean `install`?");
+    assert_eq!(loaded.diagnostics[4].severity, Severity::Warning);
+}
+
+#[test]
+fn duplicates_after_replica_expansion() {
+    check(
+        "replica name, address and MAC clashes",
+        &with_base(
+            "\n[vms.web]\ncount = 2\nnics = [{ net = \"lab\", ip = \"192.168.56.20\", mac = \"080027000001\" }]\n\n[vms.web2]\nnics = [{ net = \"lab\", ip = \"192.168.56.21\", mac = \"08:00:27:00:00:02\" }]\n",
+        ),
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:17:6",
+                "two VMs are named `web2`",
+            ),
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:17:6",
+                "two VMs would be named `t-web2` in VirtualBox",
+            ),
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:18:29",
+                "address 192.168.56.21 (vm `web2`) is used twice on network `lab`",
+            ),
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:18:52",
+                "MAC 08:00:27:00:00:02 (vm `web2`) is used twice",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn addresses_must_fit_their_network() {
+    let case = |ip: &str| {
+        with_base(&format!(
+            "\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"{ip}\" }}]\n"
+        ))
+    };
+    let at = "lab.toml:14:29";
+    check(
+        "outside",
+        &case("10.0.0.5"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 10.0.0.5 is outside network `lab` (192.168.56.0/24)",
+        )],
+    );
+    check(
+        "network address",
+        &case("192.168.56.0"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 192.168.56.0 is the network address of `lab` (192.168.56.0/24)",
+        )],
+    );
+    check(
+        "broadcast",
+        &case("192.168.56.255"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 192.168.56.255 is the broadcast address of `lab` (192.168.56.0/24)",
+        )],
+    );
+    check(
+        "host",
+        &case("192.168.56.1"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 192.168.56.1, is the host's address on network `lab`",
+        )],
+    );
+    check(
+        "dhcp server",
+        &case("192.168.56.100"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 192.168.56.100, is the DHCP server's address on network `lab`",
+        )],
+    );
+    check(
+        "dhcp range",
+        &case("192.168.56.150"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            at,
+            "the address of vm `a`, 192.168.56.150, is inside the DHCP range 192.168.56.101-192.168.56.254 of network `lab`",
+        )],
+    );
+    check(
+        "nat network gateway",
+        "[lab]\nname = \"t\"\n[images.b]\nova = \"b.ova\"\nuser = \"u\"\npassword = \"p\"\n[networks.h]\ntype = \"hostonly\"\ncidr = \"192.168.56.0/24\"\n[networks.n]\ntype = \"natnetwork\"\ncidr = \"10.0.9.0/24\"\n[vms.a]\nnics = [{ net = \"h\", ip = \"192.168.56.5\" }, { net = \"n\", ip = \"10.0.9.1\" }]\n",
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Address,
+            "lab.toml:14:63",
+            "the address of vm `a`, 10.0.9.1, is the NAT network's gateway on network `n`",
+        )],
+    );
+}
+
+#[test]
+fn host_only_range_outside_virtualbox_default_is_a_warning() {
+    let text = "[lab]\nname = \"t\"\n[images.b]\nova = \"b.ova\"\nuser = \"u\"\npassword = \"p\"\n[networks.h]\ntype = \"hostonly\"\ncidr = \"10.10.0.0/24\"\n[vms.a]\nnics = [{ net = \"h\", ip = \"10.10.0.5\" }]\n";
+    check(
+        "outside 192.168.56.0/21",
+        text,
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::HostOnlyRange,
+            "lab.toml:9:8",
+            "host-only network `h` (10.10.0.0/24) is outside VirtualBox's default allowed range 192.168.56.0/21",
+        )],
+    );
+    let loaded = load(text);
+    assert_eq!(loaded.diagnostics[0].severity, Severity::Warning);
+    assert!(
+        loaded.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("/etc/vbox/networks.conf")
+    );
+}
+
+#[test]
+fn dependency_cycles_are_shown() {
+    check(
+        "a waits for b waits for c waits for a",
+        &with_base(
+            "\n[vms.a]\nnics = [{ net = \"lab\", ip = \"192.168.56.10\" }]\nafter = [\"b\"]\n\n[vms.b]\nnics = [{ net = \"lab\", ip = \"192.168.56.11\" }]\nafter = [\"c\"]\n\n[vms.c]\nnics = [{ net = \"lab\", ip = \"192.168.56.12\" }]\nafter = [\"a\"]\n",
+        ),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Cycle,
+            "lab.toml:23:10",
+            "dependency cycle in `after`: a → b → c → a",
+        )],
+    );
+}
+
+#[test]
+fn invalid_macs() {
+    let case = |mac: &str| {
+        with_base(&format!(
+            "\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.10\", mac = \"{mac}\" }}]\n"
+        ))
+    };
+    check(
+        "not 12 hex digits",
+        &case("08:00:27:zz:00:01"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Mac,
+            "lab.toml:14:52",
+            "invalid MAC address `08:00:27:zz:00:01`: expected 12 hexadecimal digits, e.g. `080027A1B2C3` or `08:00:27:a1:b2:c3`",
+        )],
+    );
+    check(
+        "multicast",
+        &case("090027000001"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Mac,
+            "lab.toml:14:52",
+            "invalid MAC address `090027000001`: the multicast bit is set, and VirtualBox only accepts unicast MACs",
+        )],
+    );
+}
+
+#[test]
+fn more_nics_than_virtualbox_slots() {
+    let nics: Vec<String> = (0..9).map(|_| "{ net = \"lab\" }".to_string()).collect();
+    let text = with_base(&format!("\n[vms.a]\nnics = [{}]\n", nics.join(", ")));
+    check(
+        "nine NICs",
+        &text,
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::NicCount,
+            "lab.toml:14:145",
+            "vm `a` has 9 NICs, but VirtualBox has 8 adapter slots",
+        )],
+    );
+}
+
+#[test]
+fn templates_with_unknown_variables() {
+    let text = with_base(&format!(
+        "{VM}provision = [\n  {{ run = \"echo {{{{ vms.b.ip }}}}\" }},\n  {{ template = \"conf.j2\", to = \"/etc/x\" }},\n]\n\n[vars]\nport = 80\n"
+    ));
+    let files =
+        MemoryFiles::default().with("conf.j2", "listen {{ vars.prot }}\nserver {{ vm.ip }}\n");
+    check(
+        "inline and file templates",
+        &text,
+        &files,
+        &[
+            (
+                DiagnosticKind::Template,
+                "lab.toml:16:20",
+                "template uses unknown variable `vms.b`",
+            ),
+            (
+                DiagnosticKind::Template,
+                "conf.j2:1:11",
+                "template uses unknown variable `vars.prot`",
+            ),
+        ],
+    );
+    let loaded = load_with(&text, &files);
+    assert_eq!(loaded.diagnostics[1].label, "did you mean `vars.port`?");
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run_sorted_by_position() {
+    let text = with_base(
+        "\n[vms.a]\nmemroy = 1\nnics = [{ net = \"nope\" }]\nafter = [\"zz\"]\n\n[[checks]]\nping = \"qq\"\n",
+    );
+    let loaded = load(&text);
+    let lines: Vec<usize> = loaded
+        .diagnostics
+        .iter()
+        .map(|diagnostic| diagnostic.location(&loaded.sources).line)
+        .collect();
+    assert!(lines.len() >= 4, "{:?}", loaded.diagnostics);
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+}
+
+#[test]
+fn a_valid_lab_has_no_diagnostics_and_expands_replicas() {
+    let loaded = load(&with_base(
+        "\n[vms.web]\ncount = 3\nnics = [{ net = \"lab\", ip = \"192.168.56.21\", mac = \"080027000010\" }]\n",
+    ));
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let lab = loaded.lab.expect("valid");
+    let names: Vec<&str> = lab.vms.iter().map(|vm| vm.name.as_str()).collect();
+    assert_eq!(names, ["web1", "web2", "web3"]);
+    let ips: Vec<String> = lab
+        .vms
+        .iter()
+        .map(|vm| vm.nics[0].ip.unwrap().to_string())
+        .collect();
+    assert_eq!(ips, ["192.168.56.21", "192.168.56.22", "192.168.56.23"]);
+    let macs: Vec<String> = lab
+        .vms
+        .iter()
+        .map(|vm| vm.nics[0].mac.unwrap().to_vbox())
+        .collect();
+    assert_eq!(macs, ["080027000010", "080027000011", "080027000012"]);
+    assert_eq!(lab.vms[2].vbox_name, "t-web3");
+}
