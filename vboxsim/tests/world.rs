@@ -393,9 +393,20 @@ fn lab_in_a_fresh_world() {
     assert!(!k1.is_empty() && k1 != k2, "each VM has its own host key");
     let host_key = std::fs::read_to_string("/etc/ssh/ssh_host_ed25519_key.pub").unwrap_or_default();
     assert!(!host_key.contains(&k1), "the host's key is never reused");
+    let booted = w.ssh_ok("192.168.56.21", "cut -d\" \" -f22 /proc/1/stat");
     w.vbm(&["controlvm", "web1", "reset"]);
-    std::thread::sleep(Duration::from_millis(300));
-    w.wait_ssh("22", "192.168.56.21");
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "web1 comes back after reset"
+        );
+        let now = w.ssh("22", "192.168.56.21", "cut -d\" \" -f22 /proc/1/stat");
+        if now.status.success() && String::from_utf8_lossy(&now.stdout).trim() != booted {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert_eq!(
         w.host_key("192.168.56.21"),
         k1,
