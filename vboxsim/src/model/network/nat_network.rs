@@ -1,27 +1,8 @@
-//! The host's virtual networks: host-only interfaces, NAT networks and DHCP servers.
+//! A NAT network (`natnetwork add`) and its port-forward rules.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::nic::NatRule;
-
-/// A classic host-only interface (`vboxnetN`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct HostOnlyIf {
-    pub name: String,
-    pub guid: String,
-    pub ip: String,
-    pub mask: String,
-    pub ipv6: String,
-    pub ipv6_len: u32,
-    pub mac: String,
-    pub dhcp: bool,
-}
-
-impl HostOnlyIf {
-    pub fn network_name(&self) -> String {
-        format!("HostInterfaceNetworking-{}", self.name)
-    }
-}
 
 /// A NAT network port forward (`name:tcp:[hostip]:hostport:[guestip]:guestport`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,33 +76,4 @@ pub struct NatNetwork {
     pub rules: Vec<NatNetRule>,
     pub loopback: Vec<String>,
     pub started: bool,
-}
-
-/// A fixed address of a DHCP server, by MAC or by VM + NIC slot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FixedKey {
-    Mac(String),
-    VmNic {
-        vm_uuid: String,
-        vm_name: String,
-        nic: u32,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FixedAddress {
-    pub key: FixedKey,
-    pub ip: String,
-}
-
-/// A DHCP server of a network (`HostInterfaceNetworking-vboxnet0` or a NAT network's name).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DhcpServer {
-    pub network: String,
-    pub ip: String,
-    pub mask: String,
-    pub lower: String,
-    pub upper: String,
-    pub enabled: bool,
-    pub fixed: Vec<FixedAddress>,
 }

@@ -1,0 +1,9 @@
+//! The host's virtual networks: host-only interfaces, NAT networks and DHCP servers.
+
+mod dhcp_server;
+mod host_only_if;
+mod nat_network;
+
+pub use dhcp_server::{DhcpServer, FixedAddress, FixedKey};
+pub use host_only_if::HostOnlyIf;
+pub use nat_network::{NatNetRule, NatNetwork};
