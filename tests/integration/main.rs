@@ -3,5 +3,6 @@
 mod cli;
 mod fuzz;
 mod labs;
+mod readme;
 mod support;
 mod validation;

@@ -108,7 +108,7 @@ impl<'a> Validator<'a> {
         if path.is_absolute() || path.starts_with("~") {
             path.to_path_buf()
         } else {
-            self.dir.join(path)
+            normalize(&self.dir.join(path))
         }
     }
 
@@ -228,4 +228,24 @@ pub(crate) fn is_identifier(name: &str) -> bool {
         .next()
         .is_some_and(|first| first.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Removes `.` and `name/..` from a path without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        PathBuf::from(".")
+    } else {
+        parts.iter().collect()
+    }
 }

@@ -487,8 +487,9 @@ pub(crate) fn last_host(cidr: Ipv4Net) -> Ipv4Addr {
 }
 
 /// labctl's DHCP defaults: for a /24 or larger the server at `.server_offset` (VirtualBox's
-/// own default for vboxnet0 is `.100`) and leases from `.101` up, which leaves `.2`–`.99` for
-/// fixed addresses; for smaller networks the upper half.
+/// own default for vboxnet0 is `.100`) and leases from `.101` to `.254` of the first /24,
+/// which leaves `.2`–`.99` (and, in larger networks, everything past the first /24) for fixed
+/// addresses; for smaller networks the upper half.
 fn default_dhcp(cidr: Ipv4Net, server_offset: u32) -> Dhcp {
     let network = u32::from(cidr.network());
     let broadcast = u32::from(cidr.broadcast());
@@ -497,7 +498,7 @@ fn default_dhcp(cidr: Ipv4Net, server_offset: u32) -> Dhcp {
         Dhcp {
             server: Ipv4Addr::from(network + server_offset),
             lower: Ipv4Addr::from(network + 101),
-            upper: Ipv4Addr::from(broadcast - 1),
+            upper: Ipv4Addr::from((network + 254).min(broadcast - 1)),
         }
     } else {
         let middle = network + size / 2;
