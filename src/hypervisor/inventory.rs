@@ -9,10 +9,6 @@ use serde::Serialize;
 
 use crate::lab::model::MacAddress;
 
-/// Extradata key that marks a VM (or master) as created by labctl; its value is the lab name.
-pub const OWNER_KEY: &str = "labctl/lab";
-/// Extradata key holding the lab's name for the VM (`web2`), or `master:IMAGE` for masters.
-pub const ROLE_KEY: &str = "labctl/role";
 /// Global extradata key prefix marking a network labctl created: `labctl/network/<kind>/<name>`.
 pub const NETWORK_OWNER_PREFIX: &str = "labctl/network";
 
@@ -133,7 +129,7 @@ pub struct ObservedNic {
     pub forwards: Vec<String>,
 }
 
-/// Who a VM belongs to, from its extradata.
+/// Who a VM belongs to: the lab whose VirtualBox group (`/labctl/LAB`) it is in, and its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ownership {
     /// The lab that created it.
@@ -167,8 +163,6 @@ pub struct ObservedVm {
     pub locked: bool,
     /// The settings file.
     pub config_file: String,
-    /// UUID of the master this VM is a linked clone of, when labctl recorded it.
-    pub master: Option<String>,
 }
 
 impl ObservedVm {

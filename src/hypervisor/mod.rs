@@ -1,5 +1,15 @@
-//! The seam to VirtualBox: what it has (inventory) and how labctl changes it.
+//! The seam to VirtualBox: finding VBoxManage, running it through one choke point, reading
+//! what it has (the inventory) and changing it.
 
+pub mod command_runner;
 pub mod inventory;
+pub mod listings;
+pub mod locate;
+pub mod machine_readable;
+pub mod vbox_error;
+pub mod vboxmanage;
 
+pub use command_runner::{CallCounts, CommandRunner, ProcessRunner, RetryPolicy};
 pub use inventory::Inventory;
+pub use vbox_error::{ErrorClass, VBoxError};
+pub use vboxmanage::{InventoryScope, VBoxManage};
