@@ -69,6 +69,69 @@ pub enum Shell {
     Elvish,
 }
 
+/// The lab file and the VMs a command acts on: `[FILE] [VM…]` (the first word is the file when
+/// it names a file or ends in `.toml`).
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// The lab file, then VMs (or replica groups) to act on; none means the whole lab.
+    #[arg(value_name = "FILE_OR_VM")]
+    pub items: Vec<String>,
+    /// Use another appliance for an image, as NAME=PATH (the lab file stays unchanged).
+    #[arg(long = "image", value_name = "NAME=PATH")]
+    pub images: Vec<String>,
+}
+
+/// Arguments of `up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// The lab file, then VMs to bring up (with the VMs they need through `after`).
+    #[arg(value_name = "FILE_OR_VM")]
+    pub items: Vec<String>,
+    /// Use another appliance for an image, as NAME=PATH (the lab file stays unchanged).
+    #[arg(long = "image", value_name = "NAME=PATH")]
+    pub images: Vec<String>,
+    /// Actions run at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Delete VMs of this lab that are no longer in the lab file.
+    #[arg(long)]
+    pub prune: bool,
+    /// Stop starting new actions after the first failure (others go on by default).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Seconds a VM may take to answer SSH after it starts.
+    #[arg(long, default_value_t = 300)]
+    pub boot_timeout: u64,
+}
+
+/// What `snapshot` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SnapshotCommand {
+    /// Take snapshot NAME of the lab's VMs.
+    Save {
+        /// Snapshot name.
+        name: String,
+        /// The lab file and VMs.
+        #[command(flatten)]
+        targets: TargetArgs,
+    },
+    /// Bring the lab's VMs back to snapshot NAME (running VMs are powered off, restored and
+    /// started again).
+    Restore {
+        /// Snapshot name.
+        name: String,
+        /// The lab file and VMs.
+        #[command(flatten)]
+        targets: TargetArgs,
+    },
+    /// List the snapshots of the lab's VMs.
+    List {
+        /// The lab file and VMs.
+        #[command(flatten)]
+        targets: TargetArgs,
+    },
+}
+
 /// labctl's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -79,6 +142,9 @@ pub enum Command {
         /// The lab.
         #[command(flatten)]
         lab: LabArg,
+        /// Plan against an empty VirtualBox instead of reading what exists.
+        #[arg(long)]
+        offline: bool,
     },
     /// Draw the lab's topology.
     Graph {
@@ -89,6 +155,44 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
     },
+    /// Bring the lab up: networks, appliance import, linked clones, boot, SSH, provisioning.
+    /// Only what is missing or different is done.
+    Up(UpArgs),
+    /// Show each VM's state, addresses, MACs, ownership and drift from the lab file.
+    Status(TargetArgs),
+    /// Shut VMs down (ACPI, then power off after a timeout).
+    Halt {
+        /// The lab file and VMs.
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Seconds to wait for a clean shutdown before powering off.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Delete what the lab made: its VMs, the master when nothing uses it, networks labctl
+    /// created that nothing uses.
+    Destroy {
+        /// The lab file and VMs.
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Make a linked clone of any registered VM (a snapshot is taken if it has none), with
+    /// fresh MACs, and show old and new MACs per adapter.
+    Clone {
+        /// The VM to clone (name or UUID).
+        source: String,
+        /// The new VM's name.
+        name: String,
+        /// A full clone instead of a linked one.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Save, restore or list snapshots of the lab's VMs.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Print the JSON Schema of the lab file.
     Schema,
     /// Print shell completions.

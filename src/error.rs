@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use crate::exit_code;
+use crate::hypervisor::VBoxError;
 use crate::plan::PlanError;
+use crate::state::LockError;
 
 /// A failure that ends a command.
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +40,51 @@ pub enum Error {
     /// The user interrupted labctl.
     #[error("interrupted")]
     Interrupted,
+    /// A setting the lab needs from the environment is missing.
+    #[error("{0}")]
+    Config(String),
+    /// No VBoxManage was found.
+    #[error(
+        "VBoxManage not found: install VirtualBox, point LABCTL_VBOXMANAGE at VBoxManage, or run labctl in a simulated VirtualBox (`vboxsim world exec NAME -- labctl …`)"
+    )]
+    NoVirtualBox,
+    /// A VBoxManage call failed.
+    #[error(transparent)]
+    VirtualBox(#[from] VBoxError),
+    /// Another labctl works on the lab.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// Some actions of a run failed (each was reported as it happened).
+    #[error("{failed} of {total} actions failed{}", if *skipped > 0 { format!(" and {skipped} were skipped") } else { String::new() })]
+    ActionsFailed {
+        /// Failed actions.
+        failed: usize,
+        /// Skipped actions.
+        skipped: usize,
+        /// All actions.
+        total: usize,
+    },
+    /// A VM could not be reached or used over SSH.
+    #[error("{0}")]
+    Remote(String),
+    /// What the user asked for conflicts with what exists.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl Error {
     /// The process exit code for this error (see `exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::InvalidLab { .. } | Self::Usage(_) => exit_code::INVALID,
-            Self::File { .. } | Self::Plan(_) => exit_code::HOST_ERROR,
+            Self::InvalidLab { .. } | Self::Usage(_) | Self::Config(_) => exit_code::INVALID,
+            Self::File { .. }
+            | Self::Plan(_)
+            | Self::NoVirtualBox
+            | Self::VirtualBox(_)
+            | Self::Lock(_)
+            | Self::ActionsFailed { .. }
+            | Self::Remote(_)
+            | Self::Refused(_) => exit_code::HOST_ERROR,
             Self::Interrupted => exit_code::INTERRUPTED,
         }
     }

@@ -13,3 +13,7 @@ pub mod plan;
 pub mod report;
 
 pub use app::run;
+pub mod exec;
+pub mod provision;
+pub mod remote;
+pub mod state;

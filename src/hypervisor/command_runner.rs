@@ -73,7 +73,10 @@ pub fn is_write(args: &[String]) -> bool {
     let first = args.first().map(String::as_str).unwrap_or("");
     match first {
         "list" | "showvminfo" | "--version" | "-v" | "-V" | "getextradata" => false,
-        "guestproperty" => matches!(args.get(1).map(String::as_str), Some("set" | "delete" | "unset")),
+        "guestproperty" => matches!(
+            args.get(1).map(String::as_str),
+            Some("set" | "delete" | "unset")
+        ),
         "snapshot" => !matches!(args.get(2).map(String::as_str), Some("list" | "showvminfo")),
         "natnetwork" => args.get(1).map(String::as_str) != Some("list"),
         "import" => !args.iter().any(|arg| arg == "-n" || arg == "--dry-run"),
@@ -119,17 +122,29 @@ impl CommandRunner for ProcessRunner {
                     let _ = child.wait();
                     break None;
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(if started.elapsed() < Duration::from_millis(100) { 2 } else { 20 })),
+                Ok(None) => std::thread::sleep(Duration::from_millis(
+                    if started.elapsed() < Duration::from_millis(100) {
+                        2
+                    } else {
+                        20
+                    },
+                )),
                 Err(_) => break None,
             }
         };
-        let stdout = stdout.and_then(|handle| handle.join().ok()).unwrap_or_default();
-        let stderr = stderr.and_then(|handle| handle.join().ok()).unwrap_or_default();
+        let stdout = stdout
+            .and_then(|handle| handle.join().ok())
+            .unwrap_or_default();
+        let stderr = stderr
+            .and_then(|handle| handle.join().ok())
+            .unwrap_or_default();
         let stdout = stdout.replace("\r\n", "\n");
         let stderr = stderr.replace("\r\n", "\n");
         match status {
             None => Err(VBoxError::timeout(argv, timeout, stdout, stderr)),
-            Some(status) if status.success() && !reports_error(&stderr) => Ok(CallOutput { stdout, stderr }),
+            Some(status) if status.success() && !reports_error(&stderr) => {
+                Ok(CallOutput { stdout, stderr })
+            }
             Some(status) => Err(VBoxError::from_output(argv, status.code(), stdout, stderr)),
         }
     }
@@ -218,10 +233,28 @@ mod tests {
 
     #[test]
     fn reads_and_writes_are_told_apart() {
-        for read in ["list vms", "showvminfo x --machinereadable", "--version", "getextradata global enumerate", "snapshot x list --machinereadable", "natnetwork list", "import a.ova -n", "guestproperty get x /a"] {
+        for read in [
+            "list vms",
+            "showvminfo x --machinereadable",
+            "--version",
+            "getextradata global enumerate",
+            "snapshot x list --machinereadable",
+            "natnetwork list",
+            "import a.ova -n",
+            "guestproperty get x /a",
+        ] {
             assert!(!is_write(&args(read)), "{read}");
         }
-        for write in ["modifyvm x --memory 5", "startvm x", "snapshot x take s", "clonevm x", "import a.ova", "setextradata x k v", "guestproperty set x a b", "natnetwork add --netname n"] {
+        for write in [
+            "modifyvm x --memory 5",
+            "startvm x",
+            "snapshot x take s",
+            "clonevm x",
+            "import a.ova",
+            "setextradata x k v",
+            "guestproperty set x a b",
+            "natnetwork add --netname n",
+        ] {
             assert!(is_write(&args(write)), "{write}");
         }
     }
@@ -231,16 +264,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("VBoxManage");
         std::fs::write(&script, "#!/bin/sh\nif [ \"$1\" = sleep ]; then sleep 5; fi\necho \"lang=$LANG $*\"\necho 'VBoxManage: error: oops' >&2\n[ \"$1\" = fail ] && exit 1\nexit 0\n").unwrap();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&script).unwrap().permissions(), 0o755);
-        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::os::unix::fs::PermissionsExt::set_mode(
+            &mut std::fs::metadata(&script).unwrap().permissions(),
+            0o755,
+        );
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let runner = ProcessRunner::new(script);
-        let failed = runner.run_once(&args("fail now"), Duration::from_secs(5)).unwrap_err();
+        let failed = runner
+            .run_once(&args("fail now"), Duration::from_secs(5))
+            .unwrap_err();
         assert_eq!(failed.status, Some(1));
         assert!(failed.stdout.contains("lang=C fail now"));
         assert_eq!(failed.headline(), "oops");
-        let error_on_zero = runner.run_once(&args("ok"), Duration::from_secs(5)).unwrap_err();
-        assert_eq!(error_on_zero.status, Some(0), "an error line on stderr fails the call even with exit 0");
-        let slow = runner.run_once(&args("sleep"), Duration::from_millis(200)).unwrap_err();
+        let error_on_zero = runner
+            .run_once(&args("ok"), Duration::from_secs(5))
+            .unwrap_err();
+        assert_eq!(
+            error_on_zero.status,
+            Some(0),
+            "an error line on stderr fails the call even with exit 0"
+        );
+        let slow = runner
+            .run_once(&args("sleep"), Duration::from_millis(200))
+            .unwrap_err();
         assert_eq!(slow.class, ErrorClass::Timeout);
         assert_eq!(runner.counts().total, 3);
     }

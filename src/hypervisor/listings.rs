@@ -73,8 +73,11 @@ pub fn parse_nat_networks(text: &str) -> Vec<ObservedNatNetwork> {
     records(text, &["Name", "NetworkName"])
         .into_iter()
         .filter_map(|record| {
-            let name = field(&record, "Name").or_else(|| field(&record, "NetworkName"))?.to_string();
-            let dhcp = field(&record, "DHCP Server").or_else(|| field(&record, "DHCP Enabled")) == Some("Yes");
+            let name = field(&record, "Name")
+                .or_else(|| field(&record, "NetworkName"))?
+                .to_string();
+            let dhcp = field(&record, "DHCP Server").or_else(|| field(&record, "DHCP Enabled"))
+                == Some("Yes");
             let mut forwards = Vec::new();
             let mut in_forwards = false;
             for (key, value) in &record {
@@ -108,8 +111,12 @@ pub fn parse_dhcp_servers(text: &str) -> Vec<ObservedDhcp> {
                 network_name: field(&record, "NetworkName")?.to_string(),
                 server: address(field(&record, "Dhcpd IP").or_else(|| field(&record, "IP"))),
                 netmask: address(field(&record, "NetworkMask")),
-                lower: address(field(&record, "LowerIPAddress").or_else(|| field(&record, "lowerIPAddress"))),
-                upper: address(field(&record, "UpperIPAddress").or_else(|| field(&record, "upperIPAddress"))),
+                lower: address(
+                    field(&record, "LowerIPAddress").or_else(|| field(&record, "lowerIPAddress")),
+                ),
+                upper: address(
+                    field(&record, "UpperIPAddress").or_else(|| field(&record, "upperIPAddress")),
+                ),
                 enabled: field(&record, "Enabled") == Some("Yes"),
             })
         })
@@ -137,7 +144,9 @@ pub fn parse_extradata(text: &str) -> Vec<(String, String)> {
 /// The version of `VBoxManage --version` (`7.0.20r163906`, `6.1.38_Debianr153438`, after
 /// optional `WARNING:` lines).
 pub fn parse_version(text: &str) -> Option<Version> {
-    let line = text.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("WARNING:") && !line.starts_with("Please"))?;
+    let line = text.lines().map(str::trim).find(|line| {
+        !line.is_empty() && !line.starts_with("WARNING:") && !line.starts_with("Please")
+    })?;
     let numbers = line.split(['_', 'r']).next()?;
     let mut parts = numbers.split('.').map(|part| part.parse::<u32>());
     Some(Version {
@@ -153,8 +162,16 @@ mod tests {
 
     #[test]
     fn vm_list_keeps_odd_names() {
-        let vms = parse_vm_list("\"lab-web1\" {2c1b6a4e-4c2d-4f8e-9a51-0c5b8d2f1e77}\n\"a \"quoted\" {name}\" {6294f16b-4f05-4430-afb9-773bdb237aec}\n\"<inaccessible>\" {11111111-2222-3333-4444-555555555555}\n");
-        assert_eq!(vms[0], ("lab-web1".to_string(), "2c1b6a4e-4c2d-4f8e-9a51-0c5b8d2f1e77".to_string()));
+        let vms = parse_vm_list(
+            "\"lab-web1\" {2c1b6a4e-4c2d-4f8e-9a51-0c5b8d2f1e77}\n\"a \"quoted\" {name}\" {6294f16b-4f05-4430-afb9-773bdb237aec}\n\"<inaccessible>\" {11111111-2222-3333-4444-555555555555}\n",
+        );
+        assert_eq!(
+            vms[0],
+            (
+                "lab-web1".to_string(),
+                "2c1b6a4e-4c2d-4f8e-9a51-0c5b8d2f1e77".to_string()
+            )
+        );
         assert_eq!(vms[1].0, "a \"quoted\" {name}");
         assert_eq!(vms.len(), 3);
     }
@@ -175,7 +192,10 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "vm-net");
         assert!(!found[0].dhcp);
-        assert_eq!(found[0].forwards, ["ssh-to-storage-1:tcp:[]:3323:[192.168.10.23]:22"]);
+        assert_eq!(
+            found[0].forwards,
+            ["ssh-to-storage-1:tcp:[]:3323:[192.168.10.23]:22"]
+        );
         let v6 = "NetworkName:    NatNetwork\nIP:             10.0.2.1\nNetwork:        10.0.2.0/24\nIPv6 Enabled:   No\nIPv6 Prefix:    fd17:625c:f037:2::/64\nDHCP Enabled:   Yes\nEnabled:        Yes\nloopback mappings (ipv4)\n        127.0.0.1=2\n\n";
         let found = parse_nat_networks(v6);
         assert_eq!(found[0].name, "NatNetwork");
@@ -189,9 +209,35 @@ mod tests {
         let found = parse_dhcp_servers(text);
         assert_eq!(found[0].server, Some(Ipv4Addr::new(192, 168, 56, 100)));
         assert!(found[0].enabled);
-        assert_eq!(parse_version("7.0.20r163906\n"), Some(Version { major: 7, minor: 0, patch: 20 }));
-        assert_eq!(parse_version("WARNING: The vboxdrv kernel module is not loaded.\n6.1.38_Debianr153438\n"), Some(Version { major: 6, minor: 1, patch: 38 }));
-        assert_eq!(parse_machine_folder("Default machine folder:          /home/me/VirtualBox VMs\n").as_deref(), Some("/home/me/VirtualBox VMs"));
-        assert_eq!(parse_extradata("Key: labctl/network/hostonly/vboxnet0, Value: exam3\n"), [("labctl/network/hostonly/vboxnet0".to_string(), "exam3".to_string())]);
+        assert_eq!(
+            parse_version("7.0.20r163906\n"),
+            Some(Version {
+                major: 7,
+                minor: 0,
+                patch: 20
+            })
+        );
+        assert_eq!(
+            parse_version(
+                "WARNING: The vboxdrv kernel module is not loaded.\n6.1.38_Debianr153438\n"
+            ),
+            Some(Version {
+                major: 6,
+                minor: 1,
+                patch: 38
+            })
+        );
+        assert_eq!(
+            parse_machine_folder("Default machine folder:          /home/me/VirtualBox VMs\n")
+                .as_deref(),
+            Some("/home/me/VirtualBox VMs")
+        );
+        assert_eq!(
+            parse_extradata("Key: labctl/network/hostonly/vboxnet0, Value: exam3\n"),
+            [(
+                "labctl/network/hostonly/vboxnet0".to_string(),
+                "exam3".to_string()
+            )]
+        );
     }
 }

@@ -25,7 +25,10 @@ pub trait SearchEnvironment {
 /// Looks for VBoxManage; None when it is nowhere.
 pub fn locate(env: &dyn SearchEnvironment) -> Option<Located> {
     if let Some(path) = env.var("LABCTL_VBOXMANAGE").filter(|path| !path.is_empty()) {
-        return Some(Located { path: PathBuf::from(path), how: "LABCTL_VBOXMANAGE" });
+        return Some(Located {
+            path: PathBuf::from(path),
+            how: "LABCTL_VBOXMANAGE",
+        });
     }
     for program in ["VBoxManage", "VBoxManage.exe"] {
         if let Some(path) = env.which(program) {
@@ -45,16 +48,25 @@ pub fn locate(env: &dyn SearchEnvironment) -> Option<Located> {
         }
     }
     let drive = env.var("SYSTEMDRIVE").unwrap_or_else(|| "C:".to_string());
-    candidates.push(PathBuf::from(format!("{drive}/Program Files/Oracle/VirtualBox/VBoxManage.exe")));
-    candidates.push(PathBuf::from(format!("{drive}/Program Files (x86)/Oracle/VirtualBox/VBoxManage.exe")));
+    candidates.push(PathBuf::from(format!(
+        "{drive}/Program Files/Oracle/VirtualBox/VBoxManage.exe"
+    )));
+    candidates.push(PathBuf::from(format!(
+        "{drive}/Program Files (x86)/Oracle/VirtualBox/VBoxManage.exe"
+    )));
     if let Some(program_files) = env.var("PROGRAMFILES") {
         candidates.push(Path::new(&program_files).join("Oracle/VirtualBox/VBoxManage.exe"));
     }
-    candidates.push(PathBuf::from("/mnt/c/Program Files/Oracle/VirtualBox/VBoxManage.exe"));
+    candidates.push(PathBuf::from(
+        "/mnt/c/Program Files/Oracle/VirtualBox/VBoxManage.exe",
+    ));
     candidates
         .into_iter()
         .find(|candidate| env.exists(candidate))
-        .map(|path| Located { path, how: "VirtualBox's install folder" })
+        .map(|path| Located {
+            path,
+            how: "VirtualBox's install folder",
+        })
 }
 
 /// The real environment of this process.
@@ -101,17 +113,30 @@ mod tests {
 
     #[test]
     fn search_order() {
-        let mut env = FakeEnvironment { on_path: Some("/usr/bin/VBoxManage".into()), ..Default::default() };
+        let mut env = FakeEnvironment {
+            on_path: Some("/usr/bin/VBoxManage".into()),
+            ..Default::default()
+        };
         env.vars.insert("LABCTL_VBOXMANAGE", "/opt/vbox".into());
         assert_eq!(locate(&env).unwrap().how, "LABCTL_VBOXMANAGE");
         env.vars.clear();
-        assert_eq!(locate(&env).unwrap().path, PathBuf::from("/usr/bin/VBoxManage"));
+        assert_eq!(
+            locate(&env).unwrap().path,
+            PathBuf::from("/usr/bin/VBoxManage")
+        );
         env.on_path = None;
         assert_eq!(locate(&env), None);
-        env.vars.insert("VBOX_MSI_INSTALL_PATH", "D:\\VB\\;E:\\Other".into());
-        env.files.push(Path::new("E:\\Other").join("VBoxManage.exe"));
-        assert_eq!(locate(&env).unwrap().path, Path::new("E:\\Other").join("VBoxManage.exe"));
-        env.files = vec![PathBuf::from("/Applications/VirtualBox.app/Contents/MacOS/VBoxManage")];
+        env.vars
+            .insert("VBOX_MSI_INSTALL_PATH", "D:\\VB\\;E:\\Other".into());
+        env.files
+            .push(Path::new("E:\\Other").join("VBoxManage.exe"));
+        assert_eq!(
+            locate(&env).unwrap().path,
+            Path::new("E:\\Other").join("VBoxManage.exe")
+        );
+        env.files = vec![PathBuf::from(
+            "/Applications/VirtualBox.app/Contents/MacOS/VBoxManage",
+        )];
         assert_eq!(locate(&env).unwrap().how, "VirtualBox's install folder");
     }
 }

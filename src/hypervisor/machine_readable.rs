@@ -42,7 +42,11 @@ impl MachineReadable {
 
     /// The last value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every entry, in order.
@@ -71,8 +75,7 @@ fn parse_key(line: &str) -> Option<(String, &str)> {
             }
         }
         None
-    }
-    else {
+    } else {
         let (key, rest) = line.split_once('=')?;
         if key.is_empty() || key.starts_with(' ') {
             return None;

@@ -44,10 +44,22 @@ pub struct VBoxError {
 
 impl VBoxError {
     /// Classifies a finished call.
-    pub fn from_output(argv: Vec<String>, status: Option<i32>, stdout: String, stderr: String) -> Self {
+    pub fn from_output(
+        argv: Vec<String>,
+        status: Option<i32>,
+        stdout: String,
+        stderr: String,
+    ) -> Self {
         let code = find_code(&stderr);
         let class = classify(status, &stderr, code.as_deref());
-        Self { argv, status, stderr, stdout, class, code }
+        Self {
+            argv,
+            status,
+            stderr,
+            stdout,
+            class,
+            code,
+        }
     }
 
     /// A call that timed out.
@@ -101,7 +113,11 @@ impl fmt::Display for VBoxError {
             write!(f, ", {code}")?;
         }
         write!(f, "): {}", self.headline())?;
-        let rest: Vec<&str> = self.stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+        let rest: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .collect();
         if rest.len() > 1 {
             write!(f, "\n  stderr:")?;
             for line in rest {
@@ -128,8 +144,11 @@ pub fn reports_error(stderr: &str) -> bool {
 fn find_code(stderr: &str) -> Option<String> {
     let token = |word: &str| {
         let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-        (word.starts_with("VBOX_E_") || word.starts_with("E_") || word.starts_with("NS_ERROR_") || word.starts_with("VERR_"))
-            .then(|| word.to_string())
+        (word.starts_with("VBOX_E_")
+            || word.starts_with("E_")
+            || word.starts_with("NS_ERROR_")
+            || word.starts_with("VERR_"))
+        .then(|| word.to_string())
     };
     let mut verr = None;
     for line in stderr.lines() {
@@ -149,12 +168,17 @@ fn find_code(stderr: &str) -> Option<String> {
 fn classify(status: Option<i32>, stderr: &str, code: Option<&str>) -> ErrorClass {
     match code {
         Some("VBOX_E_OBJECT_NOT_FOUND") => return ErrorClass::NotFound,
-        Some("VBOX_E_INVALID_OBJECT_STATE" | "VBOX_E_INVALID_VM_STATE") => return ErrorClass::Locked,
+        Some("VBOX_E_INVALID_OBJECT_STATE" | "VBOX_E_INVALID_VM_STATE") => {
+            return ErrorClass::Locked;
+        }
         Some("E_ACCESSDENIED") => return ErrorClass::AccessDenied,
         Some("VERR_ALREADY_EXISTS") => return ErrorClass::AlreadyExists,
         _ => {}
     }
-    if stderr.contains("is already locked") || stderr.contains("already has a lock request pending") || stderr.contains("while it is locked") {
+    if stderr.contains("is already locked")
+        || stderr.contains("already has a lock request pending")
+        || stderr.contains("while it is locked")
+    {
         return ErrorClass::Locked;
     }
     if stderr.contains("already exists") {
@@ -174,28 +198,54 @@ mod tests {
     use super::*;
 
     fn error(status: i32, stderr: &str) -> VBoxError {
-        VBoxError::from_output(vec!["VBoxManage".into(), "modifyvm".into()], Some(status), String::new(), stderr.into())
+        VBoxError::from_output(
+            vec!["VBoxManage".into(), "modifyvm".into()],
+            Some(status),
+            String::new(),
+            stderr.into(),
+        )
     }
 
     #[test]
     fn classifies_by_code_token() {
-        let locked = error(1, "VBoxManage: error: The machine 'lab-web1' is already locked for a session (or being unlocked)\nVBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, interface IMachine, callee nsISupports\nVBoxManage: error: Context: \"LockMachine(a->session, LockType_Write)\" at line 640 of file VBoxManageModifyVM.cpp\n");
+        let locked = error(
+            1,
+            "VBoxManage: error: The machine 'lab-web1' is already locked for a session (or being unlocked)\nVBoxManage: error: Details: code VBOX_E_INVALID_OBJECT_STATE (0x80bb0007), component MachineWrap, interface IMachine, callee nsISupports\nVBoxManage: error: Context: \"LockMachine(a->session, LockType_Write)\" at line 640 of file VBoxManageModifyVM.cpp\n",
+        );
         assert_eq!(locked.class, ErrorClass::Locked);
         assert_eq!(locked.code.as_deref(), Some("VBOX_E_INVALID_OBJECT_STATE"));
-        assert_eq!(locked.headline(), "The machine 'lab-web1' is already locked for a session (or being unlocked)");
-        let missing = error(1, "VBoxManage: error: Could not find a registered machine named 'x'\nVBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component VirtualBoxWrap, interface IVirtualBox, callee nsISupports\n");
+        assert_eq!(
+            locked.headline(),
+            "The machine 'lab-web1' is already locked for a session (or being unlocked)"
+        );
+        let missing = error(
+            1,
+            "VBoxManage: error: Could not find a registered machine named 'x'\nVBoxManage: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component VirtualBoxWrap, interface IVirtualBox, callee nsISupports\n",
+        );
         assert_eq!(missing.class, ErrorClass::NotFound);
-        let denied = error(1, "VBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)\nVBoxManage: error: Context: \"EnableStaticIPConfig(...)\" at line 242 of file VBoxManageHostonly.cpp\n");
+        let denied = error(
+            1,
+            "VBoxManage: error: Code E_ACCESSDENIED (0x80070005) - Access denied (extended info not available)\nVBoxManage: error: Context: \"EnableStaticIPConfig(...)\" at line 242 of file VBoxManageHostonly.cpp\n",
+        );
         assert_eq!(denied.class, ErrorClass::AccessDenied);
-        assert_eq!(error(2, "VBoxManage: error: Unknown option: --foo\n").class, ErrorClass::Syntax);
-        let exists = error(1, "VBoxManage: error: Could not rename the directory (VERR_ALREADY_EXISTS)\n");
+        assert_eq!(
+            error(2, "VBoxManage: error: Unknown option: --foo\n").class,
+            ErrorClass::Syntax
+        );
+        let exists = error(
+            1,
+            "VBoxManage: error: Could not rename the directory (VERR_ALREADY_EXISTS)\n",
+        );
         assert_eq!(exists.class, ErrorClass::AlreadyExists);
     }
 
     #[test]
     fn display_carries_argv_status_and_stderr() {
         let shown = error(1, "VBoxManage: error: boom\nVBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005)\n").to_string();
-        assert!(shown.starts_with("`VBoxManage modifyvm` failed (exit 1, NS_ERROR_FAILURE): boom"), "{shown}");
+        assert!(
+            shown.starts_with("`VBoxManage modifyvm` failed (exit 1, NS_ERROR_FAILURE): boom"),
+            "{shown}"
+        );
         assert!(shown.contains("Details: code NS_ERROR_FAILURE"), "{shown}");
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::command_runner::{CallCounts, CallOutput, CommandRunner, RetryPolicy, run_with_retry};
 use super::inventory::{
-    Attachment, Inventory, NETWORK_OWNER_PREFIX, ObservedNic, ObservedVm, Ownership, PowerState, Version,
+    Attachment, Inventory, NETWORK_OWNER_PREFIX, ObservedNic, ObservedVm, Ownership, PowerState,
+    Version,
 };
 use super::listings;
 use super::machine_readable::MachineReadable;
@@ -125,7 +126,12 @@ impl VBoxManage {
         } else {
             HostOnlyFlavor::Interfaces
         };
-        Ok(Self { runner, version, flavor, retry: RetryPolicy::default() })
+        Ok(Self {
+            runner,
+            version,
+            flavor,
+            retry: RetryPolicy::default(),
+        })
     }
 
     /// With another retry policy (tests use short pauses).
@@ -154,7 +160,10 @@ impl VBoxManage {
     }
 
     fn run(&self, args: &[&str]) -> Result<CallOutput, VBoxError> {
-        self.call(args.iter().map(|arg| arg.to_string()).collect(), DEFAULT_TIMEOUT)
+        self.call(
+            args.iter().map(|arg| arg.to_string()).collect(),
+            DEFAULT_TIMEOUT,
+        )
     }
 
     // --- reading -------------------------------------------------------------------------
@@ -174,7 +183,11 @@ impl VBoxManage {
     }
 
     /// A VM as labctl models it; None when it does not exist.
-    pub fn observe(&self, vm: &str, scope: &InventoryScope) -> Result<Option<ObservedVm>, VBoxError> {
+    pub fn observe(
+        &self,
+        vm: &str,
+        scope: &InventoryScope,
+    ) -> Result<Option<ObservedVm>, VBoxError> {
         Ok(self.show(vm)?.map(|info| observed_vm(&info, scope)))
     }
 
@@ -183,12 +196,23 @@ impl VBoxManage {
     pub fn inventory(&self, scope: &InventoryScope) -> Result<Inventory, VBoxError> {
         let (vms, host_only, nat_networks, dhcp_servers, extradata) = std::thread::scope(|s| {
             let host_only = s.spawn(|| match self.flavor {
-                HostOnlyFlavor::Interfaces => self.run(&["list", "hostonlyifs"]).map(|o| listings::parse_host_only(&o.stdout)),
+                HostOnlyFlavor::Interfaces => self
+                    .run(&["list", "hostonlyifs"])
+                    .map(|o| listings::parse_host_only(&o.stdout)),
                 HostOnlyFlavor::Networks => Ok(Vec::new()),
             });
-            let nat = s.spawn(|| self.run(&["list", "natnets"]).map(|o| listings::parse_nat_networks(&o.stdout)));
-            let dhcp = s.spawn(|| self.run(&["list", "dhcpservers"]).map(|o| listings::parse_dhcp_servers(&o.stdout)));
-            let extradata = s.spawn(|| self.run(&["getextradata", "global", "enumerate"]).map(|o| listings::parse_extradata(&o.stdout)));
+            let nat = s.spawn(|| {
+                self.run(&["list", "natnets"])
+                    .map(|o| listings::parse_nat_networks(&o.stdout))
+            });
+            let dhcp = s.spawn(|| {
+                self.run(&["list", "dhcpservers"])
+                    .map(|o| listings::parse_dhcp_servers(&o.stdout))
+            });
+            let extradata = s.spawn(|| {
+                self.run(&["getextradata", "global", "enumerate"])
+                    .map(|o| listings::parse_extradata(&o.stdout))
+            });
             let vms = self.read_vms(scope);
             (
                 vms,
@@ -221,7 +245,12 @@ impl VBoxManage {
         let wanted: Vec<&(String, String)> = listed
             .iter()
             .filter(|(name, uuid)| {
-                scope.all || name.starts_with(&scope.vm_prefix) || scope.names.iter().any(|wanted| wanted == name || wanted == uuid)
+                scope.all
+                    || name.starts_with(&scope.vm_prefix)
+                    || scope
+                        .names
+                        .iter()
+                        .any(|wanted| wanted == name || wanted == uuid)
             })
             .collect();
         let results: Vec<Result<Option<ObservedVm>, VBoxError>> = std::thread::scope(|s| {
@@ -229,11 +258,17 @@ impl VBoxManage {
                 .chunks(wanted.len().div_ceil(8).max(1))
                 .map(|chunk| {
                     s.spawn(move || {
-                        chunk.iter().map(|(_, uuid)| self.observe(uuid, scope)).collect::<Vec<_>>()
+                        chunk
+                            .iter()
+                            .map(|(_, uuid)| self.observe(uuid, scope))
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            chunks.into_iter().flat_map(|handle| handle.join().expect("reader thread")).collect()
+            chunks
+                .into_iter()
+                .flat_map(|handle| handle.join().expect("reader thread"))
+                .collect()
         });
         let mut vms = Vec::new();
         for result in results {
@@ -242,6 +277,15 @@ impl VBoxManage {
             }
         }
         Ok(vms)
+    }
+
+    /// The host-only interfaces.
+    pub fn host_only_interfaces(
+        &self,
+    ) -> Result<Vec<super::inventory::ObservedHostOnly>, VBoxError> {
+        Ok(listings::parse_host_only(
+            &self.run(&["list", "hostonlyifs"])?.stdout,
+        ))
     }
 
     /// The default machine folder.
@@ -303,7 +347,13 @@ impl VBoxManage {
     }
 
     /// Creates a host-only network (macOS, VirtualBox 7) named `name`.
-    pub fn create_host_only_network(&self, name: &str, netmask: Ipv4Addr, lower: Ipv4Addr, upper: Ipv4Addr) -> Result<(), VBoxError> {
+    pub fn create_host_only_network(
+        &self,
+        name: &str,
+        netmask: Ipv4Addr,
+        lower: Ipv4Addr,
+        upper: Ipv4Addr,
+    ) -> Result<(), VBoxError> {
         self.call(
             host_only_network_args(name, netmask, lower, upper),
             DEFAULT_TIMEOUT,
@@ -312,9 +362,22 @@ impl VBoxManage {
     }
 
     /// Gives a host-only interface the host's address.
-    pub fn set_host_only_address(&self, interface: &str, ip: Ipv4Addr, netmask: Ipv4Addr) -> Result<(), VBoxError> {
-        self.run(&["hostonlyif", "ipconfig", interface, "--ip", &ip.to_string(), "--netmask", &netmask.to_string()])
-            .map(drop)
+    pub fn set_host_only_address(
+        &self,
+        interface: &str,
+        ip: Ipv4Addr,
+        netmask: Ipv4Addr,
+    ) -> Result<(), VBoxError> {
+        self.run(&[
+            "hostonlyif",
+            "ipconfig",
+            interface,
+            "--ip",
+            &ip.to_string(),
+            "--netmask",
+            &netmask.to_string(),
+        ])
+        .map(drop)
     }
 
     /// Removes a host-only interface.
@@ -333,7 +396,10 @@ impl VBoxManage {
         fixed: &[(MacAddress, Ipv4Addr)],
     ) -> Result<(), VBoxError> {
         if create {
-            match self.call(dhcp_args("add", target, dhcp, netmask, &[]), DEFAULT_TIMEOUT) {
+            match self.call(
+                dhcp_args("add", target, dhcp, netmask, &[]),
+                DEFAULT_TIMEOUT,
+            ) {
                 Ok(_) => {
                     if fixed.is_empty() {
                         return Ok(());
@@ -343,7 +409,11 @@ impl VBoxManage {
                 Err(error) => return Err(error),
             }
         }
-        self.call(dhcp_args("modify", target, dhcp, netmask, fixed), DEFAULT_TIMEOUT).map(drop)
+        self.call(
+            dhcp_args("modify", target, dhcp, netmask, fixed),
+            DEFAULT_TIMEOUT,
+        )
+        .map(drop)
     }
 
     /// Removes a DHCP server (absent is fine).
@@ -351,17 +421,37 @@ impl VBoxManage {
         let mut args = vec!["dhcpserver".to_string(), "remove".to_string()];
         args.extend(target.args());
         match self.call(args, DEFAULT_TIMEOUT) {
-            Err(error) if error.class == ErrorClass::NotFound || error.mentions("does not exist") => Ok(()),
+            Err(error)
+                if error.class == ErrorClass::NotFound || error.mentions("does not exist") =>
+            {
+                Ok(())
+            }
             other => other.map(drop),
         }
     }
 
     /// Creates a NAT network.
-    pub fn create_nat_network(&self, name: &str, cidr: &str, dhcp: bool, forwards: &[String]) -> Result<(), VBoxError> {
-        let mut args: Vec<String> = ["natnetwork", "add", "--netname", name, "--network", cidr, "--enable", "--dhcp", if dhcp { "on" } else { "off" }]
-            .iter()
-            .map(|arg| arg.to_string())
-            .collect();
+    pub fn create_nat_network(
+        &self,
+        name: &str,
+        cidr: &str,
+        dhcp: bool,
+        forwards: &[String],
+    ) -> Result<(), VBoxError> {
+        let mut args: Vec<String> = [
+            "natnetwork",
+            "add",
+            "--netname",
+            name,
+            "--network",
+            cidr,
+            "--enable",
+            "--dhcp",
+            if dhcp { "on" } else { "off" },
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
         for rule in forwards {
             args.push("--port-forward-4".into());
             args.push(rule.clone());
@@ -373,11 +463,24 @@ impl VBoxManage {
     }
 
     /// Changes a NAT network's DHCP and port forwards.
-    pub fn update_nat_network(&self, name: &str, dhcp: bool, add: &[String], remove: &[String]) -> Result<(), VBoxError> {
-        let mut args: Vec<String> = ["natnetwork", "modify", "--netname", name, "--dhcp", if dhcp { "on" } else { "off" }]
-            .iter()
-            .map(|arg| arg.to_string())
-            .collect();
+    pub fn update_nat_network(
+        &self,
+        name: &str,
+        dhcp: bool,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), VBoxError> {
+        let mut args: Vec<String> = [
+            "natnetwork",
+            "modify",
+            "--netname",
+            name,
+            "--dhcp",
+            if dhcp { "on" } else { "off" },
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
         for rule in remove {
             args.extend(["--port-forward-4".into(), "delete".into(), rule.clone()]);
         }
@@ -389,7 +492,8 @@ impl VBoxManage {
 
     /// Removes a NAT network.
     pub fn remove_nat_network(&self, name: &str) -> Result<(), VBoxError> {
-        self.run(&["natnetwork", "remove", "--netname", name]).map(drop)
+        self.run(&["natnetwork", "remove", "--netname", name])
+            .map(drop)
     }
 
     /// Sets (or, with None, deletes) a global extradata key.
@@ -402,11 +506,28 @@ impl VBoxManage {
     // --- machines ------------------------------------------------------------------------
 
     /// Imports an appliance as VM `name` in `basefolder`, in `group`; returns its UUID.
-    pub fn import(&self, path: &str, name: &str, basefolder: &str, group: &str) -> Result<String, VBoxError> {
-        let args: Vec<String> = ["import", path, "--vsys", "0", "--vmname", name, "--basefolder", basefolder, "--group", group]
-            .iter()
-            .map(|arg| arg.to_string())
-            .collect();
+    pub fn import(
+        &self,
+        path: &str,
+        name: &str,
+        basefolder: &str,
+        group: &str,
+    ) -> Result<String, VBoxError> {
+        let args: Vec<String> = [
+            "import",
+            path,
+            "--vsys",
+            "0",
+            "--vmname",
+            name,
+            "--basefolder",
+            basefolder,
+            "--group",
+            group,
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
         self.call(args, IMPORT_TIMEOUT)?;
         self.show(name)?
             .and_then(|info| info.get("UUID").map(str::to_string))
@@ -423,7 +544,10 @@ impl VBoxManage {
     /// Takes a snapshot.
     pub fn take_snapshot(&self, vm: &str, name: &str) -> Result<(), VBoxError> {
         self.call(
-            ["snapshot", vm, "take", name].iter().map(|arg| arg.to_string()).collect(),
+            ["snapshot", vm, "take", name]
+                .iter()
+                .map(|arg| arg.to_string())
+                .collect(),
             CLONE_TIMEOUT,
         )
         .map(drop)
@@ -431,8 +555,14 @@ impl VBoxManage {
 
     /// Restores a snapshot (the VM must be off).
     pub fn restore_snapshot(&self, vm: &str, name: &str) -> Result<(), VBoxError> {
-        self.call(["snapshot", vm, "restore", name].iter().map(|arg| arg.to_string()).collect(), CLONE_TIMEOUT)
-            .map(drop)
+        self.call(
+            ["snapshot", vm, "restore", name]
+                .iter()
+                .map(|arg| arg.to_string())
+                .collect(),
+            CLONE_TIMEOUT,
+        )
+        .map(drop)
     }
 
     /// Makes a clone of `source` (linked from `snapshot` when given), registered, with the
@@ -443,7 +573,8 @@ impl VBoxManage {
 
     /// Applies memory, CPUs and adapters in one `modifyvm`.
     pub fn configure(&self, vm: &str, config: &VmConfig) -> Result<(), VBoxError> {
-        self.call(modifyvm_args(vm, config, self.flavor), DEFAULT_TIMEOUT).map(drop)
+        self.call(modifyvm_args(vm, config, self.flavor), DEFAULT_TIMEOUT)
+            .map(drop)
     }
 
     /// Sets one extradata key of a VM.
@@ -489,7 +620,13 @@ impl VBoxManage {
 
     /// Unregisters a VM and deletes its files (absent is fine).
     pub fn delete(&self, vm: &str) -> Result<(), VBoxError> {
-        match self.call(["unregistervm", vm, "--delete"].iter().map(|arg| arg.to_string()).collect(), CLONE_TIMEOUT) {
+        match self.call(
+            ["unregistervm", vm, "--delete"]
+                .iter()
+                .map(|arg| arg.to_string())
+                .collect(),
+            CLONE_TIMEOUT,
+        ) {
             Err(error) if error.class == ErrorClass::NotFound => Ok(()),
             other => other.map(drop),
         }
@@ -531,7 +668,12 @@ pub struct CloneRequest<'a> {
     pub group: Option<&'a str>,
 }
 
-fn host_only_network_args(name: &str, netmask: Ipv4Addr, lower: Ipv4Addr, upper: Ipv4Addr) -> Vec<String> {
+fn host_only_network_args(
+    name: &str,
+    netmask: Ipv4Addr,
+    lower: Ipv4Addr,
+    upper: Ipv4Addr,
+) -> Vec<String> {
     vec![
         "hostonlynet".into(),
         "add".into(),
@@ -547,7 +689,13 @@ fn host_only_network_args(name: &str, netmask: Ipv4Addr, lower: Ipv4Addr, upper:
     ]
 }
 
-fn dhcp_args(verb: &str, target: &DhcpTarget, dhcp: &Dhcp, netmask: Ipv4Addr, fixed: &[(MacAddress, Ipv4Addr)]) -> Vec<String> {
+fn dhcp_args(
+    verb: &str,
+    target: &DhcpTarget,
+    dhcp: &Dhcp,
+    netmask: Ipv4Addr,
+    fixed: &[(MacAddress, Ipv4Addr)],
+) -> Vec<String> {
     let mut args = vec!["dhcpserver".to_string(), verb.to_string()];
     args.extend(target.args());
     args.extend([
@@ -562,7 +710,12 @@ fn dhcp_args(verb: &str, target: &DhcpTarget, dhcp: &Dhcp, netmask: Ipv4Addr, fi
         "--enable".into(),
     ]);
     for (mac, ip) in fixed {
-        args.extend(["--mac-address".into(), mac.to_string(), "--fixed-address".into(), ip.to_string()]);
+        args.extend([
+            "--mac-address".into(),
+            mac.to_string(),
+            "--fixed-address".into(),
+            ip.to_string(),
+        ]);
     }
     args
 }
@@ -570,7 +723,12 @@ fn dhcp_args(verb: &str, target: &DhcpTarget, dhcp: &Dhcp, netmask: Ipv4Addr, fi
 fn clone_args(request: &CloneRequest<'_>) -> Vec<String> {
     let mut args = vec!["clonevm".to_string(), request.source.to_string()];
     if let Some(snapshot) = request.snapshot {
-        args.extend(["--snapshot".into(), snapshot.into(), "--options".into(), "link".into()]);
+        args.extend([
+            "--snapshot".into(),
+            snapshot.into(),
+            "--options".into(),
+            "link".into(),
+        ]);
     }
     args.extend(["--name".into(), request.name.into()]);
     if let Some(uuid) = request.uuid {
@@ -615,11 +773,31 @@ pub fn modifyvm_args(vm: &str, config: &VmConfig, flavor: HostOnlyFlavor) -> Vec
                 }
             }
             NicTarget::HostOnly(name) => match flavor {
-                HostOnlyFlavor::Interfaces => args.extend([format!("--nic{n}"), "hostonly".into(), format!("--hostonlyadapter{n}"), name.clone()]),
-                HostOnlyFlavor::Networks => args.extend([format!("--nic{n}"), "hostonlynet".into(), format!("--host-only-net{n}"), name.clone()]),
+                HostOnlyFlavor::Interfaces => args.extend([
+                    format!("--nic{n}"),
+                    "hostonly".into(),
+                    format!("--hostonlyadapter{n}"),
+                    name.clone(),
+                ]),
+                HostOnlyFlavor::Networks => args.extend([
+                    format!("--nic{n}"),
+                    "hostonlynet".into(),
+                    format!("--host-only-net{n}"),
+                    name.clone(),
+                ]),
             },
-            NicTarget::NatNetwork(name) => args.extend([format!("--nic{n}"), "natnetwork".into(), format!("--nat-network{n}"), name.clone()]),
-            NicTarget::Internal(name) => args.extend([format!("--nic{n}"), "intnet".into(), format!("--intnet{n}"), name.clone()]),
+            NicTarget::NatNetwork(name) => args.extend([
+                format!("--nic{n}"),
+                "natnetwork".into(),
+                format!("--nat-network{n}"),
+                name.clone(),
+            ]),
+            NicTarget::Internal(name) => args.extend([
+                format!("--nic{n}"),
+                "intnet".into(),
+                format!("--intnet{n}"),
+                name.clone(),
+            ]),
         }
         args.extend([
             format!("--macaddress{n}"),
@@ -661,12 +839,18 @@ pub fn observed_vm(info: &MachineReadable, scope: &InventoryScope) -> ObservedVm
             Some(image) => format!("master:{image}"),
             None => role.to_string(),
         };
-        Some(Ownership { lab: scope.lab.clone(), role })
+        Some(Ownership {
+            lab: scope.lab.clone(),
+            role,
+        })
     } else {
         groups
             .iter()
             .find_map(|group| group.strip_prefix("/labctl/"))
-            .map(|lab| Ownership { lab: lab.to_string(), role: name.clone() })
+            .map(|lab| Ownership {
+                lab: lab.to_string(),
+                role: name.clone(),
+            })
     };
     let mut nics: Vec<ObservedNic> = Vec::new();
     let mut last_nat: Option<u8> = None;
@@ -678,17 +862,37 @@ pub fn observed_vm(info: &MachineReadable, scope: &InventoryScope) -> ObservedVm
                 "none" => Attachment::None,
                 "null" => Attachment::Null,
                 "nat" => Attachment::Nat,
-                "hostonly" => Attachment::HostOnly(info.get(&format!("hostonlyadapter{slot}")).unwrap_or("").to_string()),
-                "hostonlynetwork" => Attachment::HostOnly(info.get(&format!("hostonly-network{slot}")).unwrap_or("").to_string()),
-                "natnetwork" => Attachment::NatNetwork(info.get(&format!("nat-network{slot}")).unwrap_or("").to_string()),
-                "intnet" => Attachment::Internal(info.get(&format!("intnet{slot}")).unwrap_or("").to_string()),
-                "bridged" => Attachment::Bridged(info.get(&format!("bridgeadapter{slot}")).unwrap_or("").to_string()),
+                "hostonly" => Attachment::HostOnly(
+                    info.get(&format!("hostonlyadapter{slot}"))
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                "hostonlynetwork" => Attachment::HostOnly(
+                    info.get(&format!("hostonly-network{slot}"))
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                "natnetwork" => Attachment::NatNetwork(
+                    info.get(&format!("nat-network{slot}"))
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                "intnet" => Attachment::Internal(
+                    info.get(&format!("intnet{slot}")).unwrap_or("").to_string(),
+                ),
+                "bridged" => Attachment::Bridged(
+                    info.get(&format!("bridgeadapter{slot}"))
+                        .unwrap_or("")
+                        .to_string(),
+                ),
                 other => Attachment::Other(other.to_string()),
             };
             last_nat = (attachment == Attachment::Nat).then_some(slot);
             nics.push(ObservedNic {
                 slot,
-                mac: info.get(&format!("macaddress{slot}")).and_then(|mac| MacAddress::parse(mac).ok()),
+                mac: info
+                    .get(&format!("macaddress{slot}"))
+                    .and_then(|mac| MacAddress::parse(mac).ok()),
                 cable: info.get(&format!("cableconnected{slot}")) != Some("off"),
                 nic_type: info.get(&format!("nictype{slot}")).map(str::to_string),
                 attachment,
@@ -706,8 +910,14 @@ pub fn observed_vm(info: &MachineReadable, scope: &InventoryScope) -> ObservedVm
         state: PowerState::parse(info.get("VMState").unwrap_or("")),
         groups,
         owner,
-        memory: info.get("memory").and_then(|value| value.parse().ok()).unwrap_or(0),
-        cpus: info.get("cpus").and_then(|value| value.parse().ok()).unwrap_or(0),
+        memory: info
+            .get("memory")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0),
+        cpus: info
+            .get("cpus")
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0),
         nics,
         snapshots: snapshot_names(info),
         locked: info.get("SessionName").is_some(),
@@ -727,15 +937,30 @@ mod tests {
             memory: 1024,
             cpus: 2,
             nics: vec![
-                NicConfig { slot: 1, target: NicTarget::HostOnly("vboxnet0".into()), mac, cable: true, nic_type: Some("virtio".into()) },
+                NicConfig {
+                    slot: 1,
+                    target: NicTarget::HostOnly("vboxnet0".into()),
+                    mac,
+                    cable: true,
+                    nic_type: Some("virtio".into()),
+                },
                 NicConfig {
                     slot: 2,
-                    target: NicTarget::Nat { forwards: vec!["labctl-ssh,tcp,127.0.0.1,2222,,22".into()], remove: vec!["old".into()] },
+                    target: NicTarget::Nat {
+                        forwards: vec!["labctl-ssh,tcp,127.0.0.1,2222,,22".into()],
+                        remove: vec!["old".into()],
+                    },
                     mac,
                     cable: false,
                     nic_type: None,
                 },
-                NicConfig { slot: 3, target: NicTarget::NatNetwork("NatNetwork".into()), mac, cable: true, nic_type: None },
+                NicConfig {
+                    slot: 3,
+                    target: NicTarget::NatNetwork("NatNetwork".into()),
+                    mac,
+                    cable: true,
+                    nic_type: None,
+                },
             ],
             disable: vec![4],
             description: "d".into(),
@@ -750,28 +975,67 @@ mod tests {
              --nic4 none"
         );
         let mac_os = modifyvm_args("uuid", &config, HostOnlyFlavor::Networks).join(" ");
-        assert!(mac_os.contains("--nic1 hostonlynet --host-only-net1 vboxnet0"), "{mac_os}");
+        assert!(
+            mac_os.contains("--nic1 hostonlynet --host-only-net1 vboxnet0"),
+            "{mac_os}"
+        );
     }
 
     #[test]
     fn clone_and_dhcp_command_lines() {
-        let request = CloneRequest { source: "m", snapshot: Some("base"), name: "lab-web1", uuid: Some("u"), basefolder: Some("/vms"), group: Some("/labctl/lab") };
-        assert_eq!(clone_args(&request).join(" "), "clonevm m --snapshot base --options link --name lab-web1 --uuid u --basefolder /vms --groups /labctl/lab --register");
-        let dhcp = Dhcp { server: Ipv4Addr::new(192, 168, 56, 100), lower: Ipv4Addr::new(192, 168, 56, 101), upper: Ipv4Addr::new(192, 168, 56, 254) };
+        let request = CloneRequest {
+            source: "m",
+            snapshot: Some("base"),
+            name: "lab-web1",
+            uuid: Some("u"),
+            basefolder: Some("/vms"),
+            group: Some("/labctl/lab"),
+        };
+        assert_eq!(
+            clone_args(&request).join(" "),
+            "clonevm m --snapshot base --options link --name lab-web1 --uuid u --basefolder /vms --groups /labctl/lab --register"
+        );
+        let dhcp = Dhcp {
+            server: Ipv4Addr::new(192, 168, 56, 100),
+            lower: Ipv4Addr::new(192, 168, 56, 101),
+            upper: Ipv4Addr::new(192, 168, 56, 254),
+        };
         let mac = MacAddress::parse("080027000001").unwrap();
-        let args = dhcp_args("modify", &DhcpTarget::Interface("vboxnet0".into()), &dhcp, Ipv4Addr::new(255, 255, 255, 0), &[(mac, Ipv4Addr::new(192, 168, 56, 10))]);
-        assert_eq!(args.join(" "), "dhcpserver modify --interface vboxnet0 --server-ip 192.168.56.100 --netmask 255.255.255.0 --lower-ip 192.168.56.101 --upper-ip 192.168.56.254 --enable --mac-address 08:00:27:00:00:01 --fixed-address 192.168.56.10");
+        let args = dhcp_args(
+            "modify",
+            &DhcpTarget::Interface("vboxnet0".into()),
+            &dhcp,
+            Ipv4Addr::new(255, 255, 255, 0),
+            &[(mac, Ipv4Addr::new(192, 168, 56, 10))],
+        );
+        assert_eq!(
+            args.join(" "),
+            "dhcpserver modify --interface vboxnet0 --server-ip 192.168.56.100 --netmask 255.255.255.0 --lower-ip 192.168.56.101 --upper-ip 192.168.56.254 --enable --mac-address 08:00:27:00:00:01 --fixed-address 192.168.56.10"
+        );
     }
 
     #[test]
     fn observed_vm_from_machine_readable() {
         let text = "name=\"exam3-web1\"\ngroups=\"/labctl/exam3\"\nUUID=\"2c1b6a4e-4c2d-4f8e-9a51-0c5b8d2f1e77\"\nmemory=512\ncpus=1\nVMState=\"running\"\nhostonlyadapter1=\"vboxnet0\"\nmacaddress1=\"080027A1B2C3\"\ncableconnected1=\"on\"\nnic1=\"hostonly\"\nnictype1=\"82540EM\"\nnatnet2=\"nat\"\nmacaddress2=\"080027A1B2C4\"\ncableconnected2=\"on\"\nnic2=\"nat\"\nmtu=\"0\"\nForwarding(0)=\"labctl-ssh,tcp,127.0.0.1,2222,,22\"\nnic3=\"none\"\nSessionName=\"headless\"\nSnapshotName=\"labctl-base\"\n";
-        let scope = InventoryScope { lab: "exam3".into(), vm_prefix: "exam3-".into(), ..Default::default() };
+        let scope = InventoryScope {
+            lab: "exam3".into(),
+            vm_prefix: "exam3-".into(),
+            ..Default::default()
+        };
         let vm = observed_vm(&MachineReadable::parse(text), &scope);
-        assert_eq!(vm.owner, Some(Ownership { lab: "exam3".into(), role: "web1".into() }));
+        assert_eq!(
+            vm.owner,
+            Some(Ownership {
+                lab: "exam3".into(),
+                role: "web1".into()
+            })
+        );
         assert_eq!(vm.state, PowerState::Running);
         assert!(vm.locked);
-        assert_eq!(vm.nics[0].attachment, Attachment::HostOnly("vboxnet0".into()));
+        assert_eq!(
+            vm.nics[0].attachment,
+            Attachment::HostOnly("vboxnet0".into())
+        );
         assert_eq!(vm.nics[1].forwards, ["labctl-ssh,tcp,127.0.0.1,2222,,22"]);
         assert_eq!(vm.nics[2].attachment, Attachment::None);
         assert_eq!(vm.snapshots, ["labctl-base"]);

@@ -13,4 +13,4 @@ mod planner;
 pub use action::{Action, NicAttachment, NicSetting, VmSettings};
 pub use mac_scheme::MacScheme;
 pub use plan::{ActionId, Leftover, Plan, PlannedAction};
-pub use planner::{Intent, PlanError, plan_up};
+pub use planner::{Intent, PlanError, SSH_FORWARD_RULE, plan_up, vm_drift};

@@ -4,6 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
+use sha2::Digest;
+
 use super::action::{Action, NicAttachment, NicSetting, VmSettings};
 use super::mac_scheme::MacScheme;
 use super::plan::{ActionId, Leftover, Plan};
@@ -85,6 +87,7 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
         ),
     );
 
+    let mut ports = used_host_ports(lab, inventory);
     let mut decisions = Vec::new();
     for vm in lab
         .vms
@@ -101,7 +104,7 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
                 span: vm.span.clone(),
             });
         }
-        let settings = desired_settings(lab, vm, observed, &mut macs);
+        let settings = desired_settings(lab, vm, observed, &mut macs, &mut ports);
         let drift = observed
             .map(|observed| drift(lab, inventory, observed, &settings))
             .unwrap_or_default();
@@ -261,6 +264,14 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
     Ok(plan)
 }
 
+/// How an existing VM differs from the lab file (empty when it does not).
+pub fn vm_drift(lab: &Lab, inventory: &Inventory, vm: &Vm, observed: &ObservedVm) -> Vec<String> {
+    let mut macs = MacScheme::new(inventory.macs());
+    let mut ports = used_host_ports(lab, inventory);
+    let settings = desired_settings(lab, vm, Some(observed), &mut macs, &mut ports);
+    drift(lab, inventory, observed, &settings)
+}
+
 /// The VMs to act on: the targets and everything they wait for.
 fn select<'a>(lab: &'a Lab, targets: Option<&[String]>) -> Result<BTreeSet<&'a str>, PlanError> {
     let Some(targets) = targets else {
@@ -313,11 +324,68 @@ fn protocol_name(proto: Protocol) -> &'static str {
     }
 }
 
+/// Name of the NAT port-forward rule labctl adds for SSH when the lab does not name one.
+pub const SSH_FORWARD_RULE: &str = "labctl-ssh";
+
+/// Host ports already forwarded by any VM or NAT network, and by the lab's own rules.
+fn used_host_ports(lab: &Lab, inventory: &Inventory) -> BTreeSet<u16> {
+    let mut ports: BTreeSet<u16> = inventory
+        .vms
+        .iter()
+        .flat_map(|vm| vm.nics.iter().flat_map(|nic| nic.forwards.iter()))
+        .filter_map(|rule| rule.split(',').nth(3).and_then(|port| port.parse().ok()))
+        .collect();
+    ports.extend(
+        inventory
+            .nat_networks
+            .iter()
+            .flat_map(|network| network.forwards.iter())
+            .filter_map(|rule| {
+                rule.split(':')
+                    .nth(3)
+                    .and_then(|port| port.parse::<u16>().ok())
+            }),
+    );
+    ports.extend(lab.vms.iter().flat_map(|vm| {
+        vm.nics
+            .iter()
+            .flat_map(|nic| nic.forwards.iter().map(|forward| forward.host_port))
+    }));
+    ports
+}
+
+/// The host port forwarded to a VM's SSH server: the one it has, else the same every run
+/// (a hash of lab and VM in 20000–29999), skipping ports in use.
+fn ssh_forward_port(
+    lab: &Lab,
+    vm: &Vm,
+    observed: Option<&ObservedVm>,
+    slot: u8,
+    ports: &mut BTreeSet<u16>,
+) -> u16 {
+    let prefix = format!("{SSH_FORWARD_RULE},");
+    let existing = observed
+        .and_then(|observed| observed.nic(slot))
+        .and_then(|nic| nic.forwards.iter().find(|rule| rule.starts_with(&prefix)))
+        .and_then(|rule| rule.split(',').nth(3))
+        .and_then(|port| port.parse().ok());
+    if let Some(port) = existing {
+        return port;
+    }
+    let digest = sha2::Sha256::digest(format!("{}\0{}", lab.name, vm.name).as_bytes());
+    let mut port = 20000 + (u16::from_be_bytes([digest[0], digest[1]]) % 10000);
+    while !ports.insert(port) {
+        port = if port >= 29999 { 20000 } else { port + 1 };
+    }
+    port
+}
+
 fn desired_settings(
     lab: &Lab,
     vm: &Vm,
     observed: Option<&ObservedVm>,
     macs: &mut MacScheme,
+    ports: &mut BTreeSet<u16>,
 ) -> VmSettings {
     let mut nics = Vec::new();
     for nic in &vm.nics {
@@ -344,7 +412,7 @@ fn desired_settings(
                     .and_then(|observed| observed.mac)
             })
             .unwrap_or_else(|| macs.assign(&lab.name, &vm.name, nic.slot));
-        let forwards = nic
+        let mut forwards: Vec<String> = nic
             .forwards
             .iter()
             .map(|forward| {
@@ -358,6 +426,18 @@ fn desired_settings(
                 )
             })
             .collect();
+        if let crate::lab::model::SshRoute::Forward {
+            slot,
+            host_port: None,
+        } = &vm.ssh
+            && *slot == nic.slot
+        {
+            let port = ssh_forward_port(lab, vm, observed, nic.slot, ports);
+            let guest_port = lab.image(&vm.image).map_or(22, |image| image.login.port);
+            forwards.push(format!(
+                "{SSH_FORWARD_RULE},tcp,127.0.0.1,{port},,{guest_port}"
+            ));
+        }
         nics.push(NicSetting {
             slot: nic.slot,
             attachment,

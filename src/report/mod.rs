@@ -3,4 +3,5 @@
 
 pub mod diagnostics;
 pub mod plan_view;
+pub mod progress;
 pub mod topology;

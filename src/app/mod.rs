@@ -1,14 +1,24 @@
 //! Wiring: parses the command line, builds the real implementations (file system, VBoxManage,
 //! SSH) and runs the command. The only module that knows about the process's environment,
-//! stdout and stderr.
+//! stdout and stderr; one file per command.
+
+mod clone;
+mod destroy;
+mod halt;
+mod lab_session;
+mod snapshot;
+mod status;
+mod up;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, ColorChoice, Command, GraphFormat, LabArg, Shell};
+use crate::cli::{Cli, ColorChoice, Command, GraphFormat, LabArg, Shell, SnapshotCommand};
 use crate::error::Error;
 use crate::exit_code;
 use crate::hypervisor::Inventory;
@@ -109,8 +119,20 @@ impl Ui {
 fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
     match &cli.command {
         Command::Validate(lab) => validate(ui, lab),
-        Command::Plan { lab } => plan(ui, lab),
+        Command::Plan { lab, offline } => plan(ui, lab, *offline),
         Command::Graph { lab, format } => graph(ui, lab, *format),
+        Command::Up(args) => up::up(ui, args),
+        Command::Status(targets) => status::status(ui, targets),
+        Command::Halt { targets, timeout } => halt::halt(ui, targets, *timeout),
+        Command::Destroy { targets, yes } => destroy::destroy(ui, targets, *yes),
+        Command::Clone { source, name, full } => clone::clone(ui, source, name, *full),
+        Command::Snapshot(SnapshotCommand::Save { name, targets }) => {
+            snapshot::save(ui, targets, name)
+        }
+        Command::Snapshot(SnapshotCommand::Restore { name, targets }) => {
+            snapshot::restore(ui, targets, name)
+        }
+        Command::Snapshot(SnapshotCommand::List { targets }) => snapshot::list(ui, targets),
         Command::Schema => {
             ui.json_out(lab::schema());
             Ok(exit_code::OK)
@@ -142,6 +164,34 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
             Ok(exit_code::OK)
         }
     }
+}
+
+/// Set by Ctrl-C (and SIGTERM): running actions finish, no new one starts, exit code 130.
+pub(crate) fn cancel_flag() -> &'static AtomicBool {
+    static CANCEL: AtomicBool = AtomicBool::new(false);
+    static HANDLER: Once = Once::new();
+    HANDLER.call_once(|| {
+        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+    });
+    &CANCEL
+}
+
+/// Splits `[FILE] [VM…]`: the first word is the lab file when it names a file or ends in
+/// `.toml`.
+pub(crate) fn split_targets(items: &[String], images: &[String]) -> (LabArg, Vec<String>) {
+    let (file, vms) = match items.split_first() {
+        Some((first, rest)) if first.ends_with(".toml") || Path::new(first).is_file() => {
+            (Some(PathBuf::from(first)), rest.to_vec())
+        }
+        _ => (None, items.to_vec()),
+    };
+    (
+        LabArg {
+            file,
+            images: images.to_vec(),
+        },
+        vms,
+    )
 }
 
 /// Reads files through `std::fs`, for validation.
@@ -304,11 +354,45 @@ fn validate(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
     }
 }
 
-fn plan(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
+fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
     let lab = load_valid(ui, arg)?;
-    let inventory = Inventory::default();
-    let against = "an empty VirtualBox (inventory not read)";
-    let plan = plan::plan_up(&lab, &inventory, &Intent::default())?;
+    let (inventory, against, pending) = if offline {
+        (
+            Inventory::default(),
+            "an empty VirtualBox (--offline: inventory not read)".to_string(),
+            Default::default(),
+        )
+    } else {
+        match lab_session::connect_virtualbox() {
+            Ok((vbox, description)) => {
+                let scope = crate::hypervisor::InventoryScope {
+                    lab: lab.name.clone(),
+                    vm_prefix: lab.vm_prefix.clone(),
+                    names: Vec::new(),
+                    all: false,
+                };
+                let inventory = vbox.inventory(&scope)?;
+                let context = crate::exec::RuntimeContext::from_inventory(&lab, &inventory);
+                let state = crate::state::LabState::new(&lab.dir, &lab.name);
+                let pending = up::pending_steps(&lab, &context, &state.applied_steps());
+                (inventory, description, pending)
+            }
+            Err(Error::NoVirtualBox) => (
+                Inventory::default(),
+                "an empty VirtualBox (VBoxManage not found)".to_string(),
+                Default::default(),
+            ),
+            Err(error) => return Err(error),
+        }
+    };
+    let plan = plan::plan_up(
+        &lab,
+        &inventory,
+        &Intent {
+            pending_steps: pending,
+            ..Intent::default()
+        },
+    )?;
     if ui.json {
         ui.json_out(&serde_json::json!({
             "lab": lab.name,
@@ -321,7 +405,7 @@ fn plan(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
         ui.out(&plan_view::render_plan(
             &lab.name,
             lab.vms.len(),
-            against,
+            &against,
             &plan,
         ));
     }

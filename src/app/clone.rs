@@ -1,0 +1,114 @@
+//! `labctl clone SRC NAME`: a linked (or `--full`) clone of any registered VM, registered, with
+//! fresh MACs, and a table of old and new MACs per adapter, checked to differ.
+
+use super::Ui;
+use super::lab_session::connect_virtualbox;
+use crate::error::Error;
+use crate::exit_code;
+use crate::hypervisor::InventoryScope;
+use crate::hypervisor::inventory::Attachment;
+use crate::hypervisor::vboxmanage::CloneRequest;
+
+/// Snapshot `clone` takes of a VM that has none.
+const CLONE_SNAPSHOT: &str = "labctl-clone-base";
+
+/// `labctl clone SRC NAME [--full]`.
+pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8, Error> {
+    let (vbox, _) = connect_virtualbox()?;
+    let scope = InventoryScope::default();
+    let original = vbox
+        .observe(source, &scope)?
+        .ok_or_else(|| Error::Refused(format!("VirtualBox has no VM named `{source}`")))?;
+    if vbox.observe(name, &scope)?.is_some() {
+        return Err(Error::Refused(format!(
+            "VirtualBox already has a VM named `{name}`"
+        )));
+    }
+    let snapshot = if full {
+        None
+    } else {
+        let info = vbox.show(&original.uuid)?.unwrap_or_default();
+        let current = info.get("CurrentSnapshotName").map(str::to_string);
+        Some(match current {
+            Some(current) => current,
+            None => {
+                vbox.take_snapshot(&original.uuid, CLONE_SNAPSHOT)?;
+                if !ui.json {
+                    ui.err(&format!(
+                        "took snapshot `{CLONE_SNAPSHOT}` of {} (a linked clone needs one)\n",
+                        original.name
+                    ));
+                }
+                CLONE_SNAPSHOT.to_string()
+            }
+        })
+    };
+    vbox.clone_vm(&CloneRequest {
+        source: &original.uuid,
+        snapshot: snapshot.as_deref(),
+        name,
+        uuid: None,
+        basefolder: None,
+        group: None,
+    })?;
+    let copy = vbox.observe(name, &scope)?.ok_or_else(|| {
+        Error::Refused(format!(
+            "the clone `{name}` is not registered after cloning"
+        ))
+    })?;
+    let mut rows = Vec::new();
+    let mut same = Vec::new();
+    for nic in original
+        .nics
+        .iter()
+        .filter(|nic| nic.attachment != Attachment::None)
+    {
+        let new_mac = copy.nic(nic.slot).and_then(|copy| copy.mac);
+        if nic.mac.is_some() && nic.mac == new_mac {
+            same.push(nic.slot);
+        }
+        rows.push((nic.slot, nic.mac, new_mac));
+    }
+    if ui.json {
+        let adapters: Vec<_> = rows
+            .iter()
+            .map(|(slot, old, new)| serde_json::json!({ "adapter": slot, "source_mac": old.map(|m| m.to_string()), "clone_mac": new.map(|m| m.to_string()), "differ": old != new }))
+            .collect();
+        ui.json_out(&serde_json::json!({ "source": original.name, "clone": copy.name, "uuid": copy.uuid, "linked": !full, "snapshot": snapshot, "adapters": adapters }));
+    } else {
+        let mut out = format!(
+            "{} clone {} ({}) of {}{}\n\n{:<8} {:<19} {:<19} {}\n",
+            if full { "full" } else { "linked" },
+            copy.name,
+            copy.uuid,
+            original.name,
+            snapshot
+                .as_ref()
+                .map(|s| format!(" at snapshot `{s}`"))
+                .unwrap_or_default(),
+            "ADAPTER",
+            original.name,
+            copy.name,
+            "DIFFERENT"
+        );
+        let shown = |mac: &Option<crate::lab::model::MacAddress>| {
+            mac.map_or_else(|| "-".to_string(), |mac| mac.to_string())
+        };
+        for (slot, old, new) in &rows {
+            out.push_str(&format!(
+                "{slot:<8} {:<19} {:<19} {}\n",
+                shown(old),
+                shown(new),
+                if old != new { "yes" } else { "NO" }
+            ));
+        }
+        ui.out(&out);
+    }
+    if !same.is_empty() {
+        return Err(Error::Refused(format!(
+            "the clone kept the MACs of adapter(s) {:?}: both VMs would collide on the network; give the clone new ones with `VBoxManage modifyvm {name} --macaddressN auto`",
+            same
+        )));
+    }
+    Ok(exit_code::OK)
+}

@@ -1,0 +1,203 @@
+//! `labctl destroy`: deletes what the lab made — its VMs, the masters no clone uses any more,
+//! and the networks labctl created that nothing uses — and nothing it did not make.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use super::Ui;
+use super::lab_session::LabSession;
+use crate::cli::TargetArgs;
+use crate::error::Error;
+use crate::exit_code;
+use crate::hypervisor::inventory::{Attachment, NETWORK_OWNER_PREFIX, ObservedVm};
+use crate::hypervisor::vboxmanage::DhcpTarget;
+
+/// `labctl destroy [FILE] [VM…] [--yes]`.
+pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Error> {
+    let (lab_arg, names) = super::split_targets(&targets.items, &targets.images);
+    let session = LabSession::open(ui, &lab_arg, Some("destroy"))?;
+    let inventory = session.inventory(true)?;
+    let lab = &session.lab;
+    let whole_lab = names.is_empty();
+    let owned: Vec<&ObservedVm> = inventory
+        .vms
+        .iter()
+        .filter(|vm| vm.owned_by(&lab.name))
+        .collect();
+    let is_master = |vm: &ObservedVm| {
+        vm.owner
+            .as_ref()
+            .is_some_and(|owner| owner.role.starts_with("master:"))
+    };
+    let clones: Vec<&ObservedVm> = owned
+        .iter()
+        .copied()
+        .filter(|vm| !is_master(vm))
+        .filter(|vm| {
+            whole_lab
+                || vm.owner.as_ref().is_some_and(|owner| {
+                    names.contains(&owner.role)
+                        || lab
+                            .vm(&owner.role)
+                            .is_some_and(|model| names.contains(&model.group))
+                })
+        })
+        .collect();
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|name| lab.vm(name).is_none() && lab.group(name).is_empty())
+        .collect();
+    if let Some(name) = unknown.first() {
+        return Err(Error::Usage(format!("the lab has no VM named `{name}`")));
+    }
+    let masters: Vec<&ObservedVm> = if whole_lab {
+        owned.iter().copied().filter(|vm| is_master(vm)).collect()
+    } else {
+        Vec::new()
+    };
+    let networks: Vec<(String, String)> = if whole_lab {
+        inventory
+            .owned_networks
+            .iter()
+            .filter(|(_, _, owner)| owner == &lab.name)
+            .map(|(kind, name, _)| (kind.clone(), name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if clones.is_empty() && masters.is_empty() && networks.is_empty() {
+        ui.out(&format!("lab `{}`: nothing to destroy\n", lab.name));
+        return Ok(exit_code::OK);
+    }
+    let summary = format!(
+        "destroy {} VM{}{}{} of lab `{}`",
+        clones.len(),
+        if clones.len() == 1 { "" } else { "s" },
+        if masters.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} master{}",
+                masters.len(),
+                if masters.len() == 1 { "" } else { "s" }
+            )
+        },
+        if networks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} network{}",
+                networks.len(),
+                if networks.len() == 1 { "" } else { "s" }
+            )
+        },
+        lab.name
+    );
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Usage(format!(
+                "{summary}? `labctl destroy` asks for confirmation; pass --yes when not at a terminal"
+            )));
+        }
+        eprint!("{summary}? [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            ui.out("nothing destroyed\n");
+            return Ok(exit_code::OK);
+        }
+    }
+    let vbox = &session.vbox;
+    let delete = |vm: &ObservedVm| -> Result<(), Error> {
+        if vm.state.is_on() {
+            vbox.power_off(&vm.uuid)?;
+        }
+        vbox.wait_unlocked(&vm.uuid, Duration::from_secs(30))?;
+        vbox.delete(&vm.uuid)?;
+        Ok(())
+    };
+    let mut failures = Vec::new();
+    let results: Vec<(String, Result<(), Error>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = clones
+            .iter()
+            .map(|vm| scope.spawn(move || (vm.name.clone(), delete(vm))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("destroy thread"))
+            .collect()
+    });
+    let host_keys = session.state.host_keys();
+    let applied = session.state.applied_steps();
+    for ((name, result), vm) in results.into_iter().zip(&clones) {
+        match result {
+            Ok(()) => {
+                let _ = host_keys.set(&vm.uuid, None);
+                let _ = applied.set(&vm.uuid, None);
+                ui.out(&format!("deleted {name}\n"));
+            }
+            Err(error) => failures.push(format!("{name}: {error}")),
+        }
+    }
+    if failures.is_empty() {
+        for master in &masters {
+            match delete(master) {
+                Ok(()) => ui.out(&format!("deleted {} (master)\n", master.name)),
+                Err(error) => failures.push(format!("{}: {error}", master.name)),
+            }
+        }
+        let remaining = vbox.inventory(&session.scope(true))?;
+        for (kind, name) in &networks {
+            let used = remaining.vms.iter().any(|vm| {
+                vm.nics
+                    .iter()
+                    .any(|nic| match (&nic.attachment, kind.as_str()) {
+                        (Attachment::HostOnly(target), "hostonly" | "hostonlynet")
+                        | (Attachment::NatNetwork(target), "natnetwork") => target == name,
+                        _ => false,
+                    })
+            });
+            if used {
+                ui.out(&format!("kept {kind} network {name}: other VMs use it\n"));
+                continue;
+            }
+            let result = (|| -> Result<(), Error> {
+                match kind.as_str() {
+                    "hostonly" => {
+                        vbox.remove_dhcp(&DhcpTarget::Interface(name.clone()))?;
+                        vbox.remove_host_only(name)?;
+                    }
+                    "natnetwork" => vbox.remove_nat_network(name)?,
+                    _ => {}
+                }
+                vbox.set_global_extradata(&format!("{NETWORK_OWNER_PREFIX}/{kind}/{name}"), None)?;
+                Ok(())
+            })();
+            match result {
+                Ok(()) => ui.out(&format!("deleted {kind} network {name}\n")),
+                Err(error) => failures.push(format!("{kind} network {name}: {error}")),
+            }
+        }
+        if whole_lab
+            && failures.is_empty()
+            && let Ok(folder) = session.basefolder()
+        {
+            let _ = std::fs::remove_dir_all(&folder);
+            if let Some(parent) = folder.parent() {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            ui.err(&format!("error: {failure}\n"));
+        }
+        return Err(Error::ActionsFailed {
+            failed: failures.len(),
+            skipped: 0,
+            total: clones.len() + masters.len() + networks.len(),
+        });
+    }
+    Ok(exit_code::OK)
+}

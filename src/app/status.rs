@@ -1,0 +1,135 @@
+//! `labctl status`: each VM's state, addresses, MACs, ownership and drift, from one inventory
+//! read (a `list vms` and parallel `showvminfo`s).
+
+use serde::Serialize;
+
+use super::Ui;
+use super::lab_session::LabSession;
+use crate::cli::TargetArgs;
+use crate::error::Error;
+use crate::exit_code;
+use crate::hypervisor::inventory::Attachment;
+use crate::plan::vm_drift;
+
+/// One row of the status table.
+#[derive(Debug, Serialize)]
+struct VmStatus {
+    vm: String,
+    vbox_name: String,
+    state: String,
+    owner: String,
+    uuid: Option<String>,
+    addresses: Vec<String>,
+    macs: Vec<String>,
+    drift: Vec<String>,
+}
+
+/// `labctl status [FILE] [VM…]`.
+pub(crate) fn status(ui: &Ui, targets: &TargetArgs) -> Result<u8, Error> {
+    let (lab_arg, names) = super::split_targets(&targets.items, &targets.images);
+    let session = LabSession::open(ui, &lab_arg, None)?;
+    let inventory = session.inventory(false)?;
+    let lab = &session.lab;
+    let mut rows = Vec::new();
+    for vm in lab
+        .vms
+        .iter()
+        .filter(|vm| names.is_empty() || names.contains(&vm.name) || names.contains(&vm.group))
+    {
+        let addresses: Vec<String> = vm
+            .nics
+            .iter()
+            .filter_map(|nic| nic.ip.map(|ip| format!("{}={ip}", nic.network)))
+            .collect();
+        let row = match inventory.vm_named(&vm.vbox_name) {
+            None => VmStatus {
+                vm: vm.name.clone(),
+                vbox_name: vm.vbox_name.clone(),
+                state: "absent".into(),
+                owner: "-".into(),
+                uuid: None,
+                addresses,
+                macs: Vec::new(),
+                drift: vec!["not created".into()],
+            },
+            Some(observed) => {
+                let owned = observed.owned_by(&lab.name);
+                let macs = observed
+                    .nics
+                    .iter()
+                    .filter(|nic| nic.attachment != Attachment::None)
+                    .filter_map(|nic| nic.mac.map(|mac| format!("{}:{mac}", nic.slot)))
+                    .collect();
+                VmStatus {
+                    vm: vm.name.clone(),
+                    vbox_name: vm.vbox_name.clone(),
+                    state: observed.state.as_str().to_string(),
+                    owner: if owned {
+                        "labctl".into()
+                    } else {
+                        "FOREIGN".into()
+                    },
+                    uuid: Some(observed.uuid.clone()),
+                    addresses,
+                    macs,
+                    drift: if owned {
+                        vm_drift(lab, &inventory, vm, observed)
+                    } else {
+                        vec!["not created by labctl: left alone".into()]
+                    },
+                }
+            }
+        };
+        rows.push(row);
+    }
+    let leftovers: Vec<String> = inventory
+        .vms
+        .iter()
+        .filter(|observed| observed.owned_by(&lab.name))
+        .filter(|observed| {
+            observed.owner.as_ref().is_some_and(|owner| {
+                !owner.role.starts_with("master:") && lab.vm(&owner.role).is_none()
+            })
+        })
+        .map(|observed| observed.name.clone())
+        .collect();
+    if ui.json {
+        ui.json_out(&serde_json::json!({ "lab": lab.name, "hypervisor": session.hypervisor, "vms": rows, "not_in_lab_file": leftovers }));
+        return Ok(exit_code::OK);
+    }
+    let mut out = format!("lab `{}` on {}\n", lab.name, session.hypervisor);
+    out.push_str(&format!(
+        "{:<12} {:<10} {:<8} {:<26} {:<40} {}\n",
+        "VM", "STATE", "OWNER", "ADDRESSES", "MACS", "DRIFT"
+    ));
+    for row in &rows {
+        out.push_str(&format!(
+            "{:<12} {:<10} {:<8} {:<26} {:<40} {}\n",
+            row.vm,
+            row.state,
+            row.owner,
+            if row.addresses.is_empty() {
+                "-".into()
+            } else {
+                row.addresses.join(" ")
+            },
+            if row.macs.is_empty() {
+                "-".into()
+            } else {
+                row.macs.join(" ")
+            },
+            if row.drift.is_empty() {
+                "none".into()
+            } else {
+                row.drift.join("; ")
+            }
+        ));
+    }
+    for leftover in leftovers {
+        out.push_str(&format!(
+            "{leftover}: not in the lab file any more (`labctl up --prune` deletes it)\n"
+        ));
+    }
+    ui.out(&out);
+    Ok(exit_code::OK)
+}

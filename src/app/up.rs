@@ -1,0 +1,184 @@
+//! `labctl up`: reads what VirtualBox has, plans what is missing or different, and runs it.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use super::lab_session::LabSession;
+use super::{Ui, cancel_flag};
+use crate::cli::UpArgs;
+use crate::error::Error;
+use crate::exec::{DiskFiles, Event, ExecOptions, LabRunner, RuntimeContext, execute};
+use crate::exit_code;
+use crate::lab::Lab;
+use crate::lab::facts::{lab_context, vm_context};
+use crate::plan::{Action, Intent, Plan, plan_up};
+use crate::provision::{first_pending, render_steps};
+use crate::report::progress::{JsonReporter, LiveReporter, PlainReporter, Reporter};
+use crate::state::JsonStore;
+
+/// The reporter for this output: JSON Lines, live lines on a terminal, or plain lines.
+pub(crate) fn reporter(ui: &Ui) -> Box<dyn Reporter> {
+    if ui.json {
+        Box::new(JsonReporter::new(std::io::stdout()))
+    } else if std::io::stderr().is_terminal() {
+        Box::new(LiveReporter::new())
+    } else {
+        Box::new(PlainReporter::new(std::io::stdout()))
+    }
+}
+
+/// How many steps of each VM still have to run (by content hash), for the VMs that exist.
+pub(crate) fn pending_steps(
+    lab: &Lab,
+    context: &RuntimeContext,
+    applied: &JsonStore<Vec<String>>,
+) -> HashMap<String, usize> {
+    let facts = lab_context(lab, &context.facts);
+    let mut pending = HashMap::new();
+    for vm in &lab.vms {
+        let Some(uuid) = context.uuids.get(&vm.name) else {
+            continue;
+        };
+        let done = applied.get(uuid).unwrap_or_default();
+        let count = match render_steps(&vm.steps, &vm_context(&facts, &vm.name), &DiskFiles) {
+            Ok(steps) => steps.len() - first_pending(&steps, &done),
+            Err(_) => vm.steps.len(),
+        };
+        pending.insert(vm.name.clone(), count);
+    }
+    pending
+}
+
+/// Runs a plan against a session, reporting as it goes; returns the exit code.
+pub(crate) fn run_plan(
+    ui: &Ui,
+    session: &LabSession,
+    plan: &Plan,
+    context: RuntimeContext,
+    jobs: usize,
+    fail_fast: bool,
+    boot_timeout: Duration,
+) -> Result<u8, Error> {
+    let cancel: &AtomicBool = cancel_flag();
+    let credentials = session.credentials()?;
+    let connector = crate::remote::Ssh2Connector;
+    let runner = LabRunner {
+        lab: &session.lab,
+        vbox: &session.vbox,
+        state: &session.state,
+        connector: &connector,
+        files: &DiskFiles,
+        credentials,
+        basefolder: session.basefolder()?,
+        boot_timeout,
+        cancel,
+        context: Mutex::new(context),
+        host_keys: session.state.host_keys(),
+        applied: session.state.applied_steps(),
+    };
+    let started = Instant::now();
+    let reporter = Mutex::new(reporter(ui));
+    let emit = |event: Event| {
+        if let Ok(mut reporter) = reporter.lock() {
+            reporter.event(started.elapsed(), &event);
+        }
+    };
+    let mut vms: Vec<String> = plan
+        .actions
+        .iter()
+        .filter_map(|action| action.action.vm().map(str::to_string))
+        .collect();
+    vms.dedup();
+    let mut seen = std::collections::HashSet::new();
+    vms.retain(|vm| seen.insert(vm.clone()));
+    emit(Event::Started {
+        lab: session.lab.name.clone(),
+        hypervisor: session.hypervisor.clone(),
+        actions: plan.actions.len(),
+        vms,
+    });
+    let summary = execute(
+        plan,
+        &runner,
+        ExecOptions { jobs, fail_fast },
+        cancel,
+        &emit,
+    );
+    if summary.interrupted {
+        return Err(Error::Interrupted);
+    }
+    let failed = summary.count(|outcome| matches!(outcome, crate::exec::Outcome::Failed(_)));
+    if failed > 0 {
+        return Err(Error::ActionsFailed {
+            failed,
+            skipped: summary.count(|outcome| matches!(outcome, crate::exec::Outcome::Skipped(_))),
+            total: plan.actions.len(),
+        });
+    }
+    Ok(exit_code::OK)
+}
+
+/// `labctl up [FILE] [VM…]`.
+pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
+    let (lab_arg, targets) = super::split_targets(&args.items, &args.images);
+    let session = LabSession::open(ui, &lab_arg, Some("up"))?;
+    let mut inventory = session.inventory(false)?;
+    let context = RuntimeContext::from_inventory(&session.lab, &inventory);
+    let intent = Intent {
+        targets: (!targets.is_empty()).then_some(targets),
+        prune: args.prune,
+        pending_steps: pending_steps(&session.lab, &context, &session.state.applied_steps()),
+    };
+    let mut plan = plan_up(&session.lab, &inventory, &intent)?;
+    if plan
+        .actions
+        .iter()
+        .any(|action| matches!(action.action, Action::CloneVm { .. }))
+    {
+        inventory = session.inventory(true)?;
+        plan = plan_up(&session.lab, &inventory, &intent)?;
+    }
+    remember_last_lab(&session.lab);
+    for leftover in plan.leftovers.iter().filter(|leftover| !leftover.pruned) {
+        if !ui.json {
+            ui.err(&format!(
+                "note: VM {} (`{}`) is no longer in the lab file; `labctl up --prune` deletes it\n",
+                leftover.vbox_name, leftover.role
+            ));
+        }
+    }
+    if plan.is_empty() {
+        if ui.json {
+            ui.json_out(&serde_json::json!({ "event": "up-to-date", "lab": session.lab.name }));
+        } else {
+            ui.out(&format!(
+                "lab `{}` is up to date: nothing to do\n",
+                session.lab.name
+            ));
+        }
+        return Ok(exit_code::OK);
+    }
+    run_plan(
+        ui,
+        &session,
+        &plan,
+        context,
+        usize::from(args.jobs),
+        args.fail_fast,
+        Duration::from_secs(args.boot_timeout),
+    )
+}
+
+/// Remembers the lab for commands run later from this folder without a file.
+fn remember_last_lab(lab: &Lab) {
+    let Some(file) = lab.sources.files().first().map(|file| file.name.clone()) else {
+        return;
+    };
+    let _ = crate::state::lab_state::write_atomically(
+        &std::path::Path::new(".labctl").join("last-lab"),
+        file.as_bytes(),
+    );
+}

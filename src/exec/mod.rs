@@ -1,0 +1,9 @@
+//! Running a plan: the executor (graph, parallelism, failures) and the events it emits.
+
+pub mod event;
+pub mod executor;
+pub mod lab_runner;
+
+pub use event::{Event, Outcome};
+pub use executor::{ActionRunner, ExecOptions, ExecSummary, execute};
+pub use lab_runner::{DiskFiles, LabRunner, RuntimeContext};
