@@ -142,13 +142,13 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 /// A VM whose VM process vanished without saying so is `aborted` and holds no session.
 fn reconcile_sessions(state: &mut State) {
     for m in &mut state.machines {
-        if let Some(s) = &m.session {
-            if process_start_time(s.pid) != Some(s.start_time) {
-                m.session = None;
-                if m.state.is_active() {
-                    m.state = PowerState::Aborted;
-                    m.state_change_ns = crate::model::ids::now_ns();
-                }
+        if let Some(s) = &m.session
+            && process_start_time(s.pid) != Some(s.start_time)
+        {
+            m.session = None;
+            if m.state.is_active() {
+                m.state = PowerState::Aborted;
+                m.state_change_ns = crate::model::ids::now_ns();
             }
         }
     }

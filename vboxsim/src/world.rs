@@ -192,12 +192,12 @@ fn processes_in_netns(dev: u64, ino: u64) -> Vec<(u32, u64)> {
         if pid == std::process::id() {
             continue;
         }
-        if let Ok(m) = std::fs::metadata(format!("/proc/{pid}/ns/net")) {
-            if m.dev() == dev && m.ino() == ino {
-                if let Some(start) = process_start_time(pid) {
-                    out.push((pid, start));
-                }
-            }
+        if let Ok(m) = std::fs::metadata(format!("/proc/{pid}/ns/net"))
+            && m.dev() == dev
+            && m.ino() == ino
+            && let Some(start) = process_start_time(pid)
+        {
+            out.push((pid, start));
         }
     }
     out

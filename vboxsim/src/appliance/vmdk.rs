@@ -62,7 +62,7 @@ fn unzlib_stored(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn pad_sector(buf: &mut Vec<u8>) {
-    while buf.len() % SECTOR != 0 {
+    while !buf.len().is_multiple_of(SECTOR) {
         buf.push(0);
     }
 }

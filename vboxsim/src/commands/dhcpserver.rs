@@ -194,12 +194,12 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         ("--lower-ip", &lower),
         ("--upper-ip", &upper),
     ] {
-        if let Some(v) = value {
-            if v.parse::<Ipv4Addr>().is_err() {
-                return Err(VBoxError::argument(format!(
-                    "Malformed IPv4 address for {label}: {v}"
-                )));
-            }
+        if let Some(v) = value
+            && v.parse::<Ipv4Addr>().is_err()
+        {
+            return Err(VBoxError::argument(format!(
+                "Malformed IPv4 address for {label}: {v}"
+            )));
         }
     }
     ctx.latency.sleep(latency::NETWORK_CHANGE);

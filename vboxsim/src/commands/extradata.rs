@@ -23,10 +23,10 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             Some(v) => map.insert(key.clone(), v),
             None => map.remove(key),
         };
-        if target != "global" {
-            if let Some(idx) = state.find(target) {
-                let _ = crate::settings_file::write(&state.machines[idx]);
-            }
+        if target != "global"
+            && let Some(idx) = state.find(target)
+        {
+            let _ = crate::settings_file::write(&state.machines[idx]);
         }
         Ok(())
     })

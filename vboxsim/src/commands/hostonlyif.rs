@@ -264,10 +264,10 @@ pub fn allowed(ip: Ipv4Addr) -> bool {
                 continue;
             };
             for cidr in rest.split('#').next().unwrap_or("").split_whitespace() {
-                if let Some((net, len)) = cidr.split_once('/') {
-                    if let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) {
-                        ranges.push((net, len));
-                    }
+                if let Some((net, len)) = cidr.split_once('/')
+                    && let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>())
+                {
+                    ranges.push((net, len));
                 }
             }
         }

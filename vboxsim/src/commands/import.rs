@@ -774,10 +774,10 @@ fn build_machine(
             .iter()
             .find(|(s, _)| *s as usize == slot)
             .and_then(|(_, m)| ids::parse_mac(m));
-        if let Some(mac) = recorded {
-            if keep_all || (keep_nat && nic.attachment == Attachment::Nat) {
-                nic.mac = mac;
-            }
+        if let Some(mac) = recorded
+            && (keep_all || (keep_nat && nic.attachment == Attachment::Nat))
+        {
+            nic.mac = mac;
         }
     }
     let mut disk = None;

@@ -315,11 +315,11 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 } => {
                     let v = value.unwrap_or_default();
                     pending_delete = None;
-                    if let Some(n) = index {
-                        if n == 0 || n as usize > NIC_SLOTS {
-                            eprintln!("{}: error: Invalid NIC number {n}", ctx.prog);
-                            continue;
-                        }
+                    if let Some(n) = index
+                        && (n == 0 || n as usize > NIC_SLOTS)
+                    {
+                        eprintln!("{}: error: Invalid NIC number {n}", ctx.prog);
+                        continue;
                     }
                     if id == "natpf" && v == "delete" {
                         pending_delete = index;
@@ -582,13 +582,13 @@ fn apply(
         }
         _ => {
             let lv = v.to_ascii_lowercase();
-            if let Some(allowed) = allowed_values(id) {
-                if !allowed.contains(&lv.as_str()) {
-                    return Err(VBoxError::argument(format!(
-                        "Invalid {} argument '{v}'",
-                        name.trim_start_matches('-')
-                    )));
-                }
+            if let Some(allowed) = allowed_values(id)
+                && !allowed.contains(&lv.as_str())
+            {
+                return Err(VBoxError::argument(format!(
+                    "Invalid {} argument '{v}'",
+                    name.trim_start_matches('-')
+                )));
             }
             let stored = match id {
                 "firmware" => lv.to_ascii_uppercase(),
@@ -630,10 +630,10 @@ fn rename(state: &mut State, m: &mut Machine, old_dir: &str) -> Result<(), VBoxE
         format!("{new_dir}/{}.vbox", m.name),
     );
     let fix = |p: &mut String| {
-        if let Some(rest) = p.strip_prefix(old_dir) {
-            if rest.is_empty() || rest.starts_with('/') {
-                *p = format!("{new_dir}{rest}");
-            }
+        if let Some(rest) = p.strip_prefix(old_dir)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            *p = format!("{new_dir}{rest}");
         }
     };
     let fix_machine = |mm: &mut Machine| {

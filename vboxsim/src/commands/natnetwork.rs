@@ -81,10 +81,10 @@ pub fn listing(state: &State, filter: Option<&str>, long: bool) -> String {
     let mut out = String::from("NAT Networks:\n\n");
     let mut count = 0;
     for n in &state.natnets {
-        if let Some(f) = filter {
-            if !crate::model::guest_property::pattern_matches(f, &n.name) {
-                continue;
-            }
+        if let Some(f) = filter
+            && !crate::model::guest_property::pattern_matches(f, &n.name)
+        {
+            continue;
         }
         count += 1;
         out.push_str(&format!("Name:         {}\n", n.name));

@@ -333,17 +333,17 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
     raw(&mut l, "rec_screen_video_fps", "25".into());
     qs(&mut l, "description", &m.description);
     raw(&mut l, "GuestMemoryBalloon", "0".into());
-    if m.state.is_active() {
-        if let Some(level) = m.guest_props.get("/VirtualBox/GuestAdd/Version") {
-            let _ = level;
-            qs(&mut l, "GuestOSType", "Linux26_64");
-            raw(&mut l, "GuestAdditionsRunLevel", "2".into());
-            qs(
-                &mut l,
-                "GuestAdditionsVersion",
-                &format!("{additions} r{revision}"),
-            );
-        }
+    if m.state.is_active()
+        && let Some(level) = m.guest_props.get("/VirtualBox/GuestAdd/Version")
+    {
+        let _ = level;
+        qs(&mut l, "GuestOSType", "Linux26_64");
+        raw(&mut l, "GuestAdditionsRunLevel", "2".into());
+        qs(
+            &mut l,
+            "GuestAdditionsVersion",
+            &format!("{additions} r{revision}"),
+        );
     }
     snapshot_lines(m, &mut l);
     for line in l {

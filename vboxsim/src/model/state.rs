@@ -42,10 +42,10 @@ pub struct State {
 impl State {
     /// Finds a machine by UUID first, then by name (first match wins, as in VirtualBox).
     pub fn find(&self, key: &str) -> Option<usize> {
-        if let Some(uuid) = parse_uuid(key) {
-            if let Some(i) = self.machines.iter().position(|m| m.uuid == uuid) {
-                return Some(i);
-            }
+        if let Some(uuid) = parse_uuid(key)
+            && let Some(i) = self.machines.iter().position(|m| m.uuid == uuid)
+        {
+            return Some(i);
         }
         self.machines.iter().position(|m| m.name == key)
     }

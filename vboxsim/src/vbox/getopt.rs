@@ -136,12 +136,12 @@ fn match_option(raw: &str, opts: &[Opt]) -> Option<(Opt, Option<u32>, Option<Str
     };
     for opt in opts {
         if opt.indexed {
-            if let Some(rest) = head.strip_prefix(opt.name) {
-                if !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()) {
-                    if let Ok(n) = rest.parse::<u32>() {
-                        return Some((*opt, Some(n), joined));
-                    }
-                }
+            if let Some(rest) = head.strip_prefix(opt.name)
+                && !rest.is_empty()
+                && rest.chars().all(|c| c.is_ascii_digit())
+                && let Ok(n) = rest.parse::<u32>()
+            {
+                return Some((*opt, Some(n), joined));
             }
         } else if head == opt.name {
             return Some((*opt, None, joined));

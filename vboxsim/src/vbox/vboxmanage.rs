@@ -48,11 +48,11 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
         return 1;
     };
     let sub: Vec<String> = rest[1..].to_vec();
-    if matches!(sub.first().map(String::as_str), Some("--help" | "-h")) {
-        if let Some(text) = usage::for_command(cmd, ctx.emu.family) {
-            print!("{}{text}", ctx.emu.logo());
-            return 0;
-        }
+    if matches!(sub.first().map(String::as_str), Some("--help" | "-h"))
+        && let Some(text) = usage::for_command(cmd, ctx.emu.family)
+    {
+        print!("{}{text}", ctx.emu.logo());
+        return 0;
     }
     let result = match cmd.as_str() {
         "-v" | "-V" | "--version" => {

@@ -132,12 +132,12 @@ pub fn main(args: &[String]) -> i32 {
                 1
             };
         }
-        if let Some(sig) = wait_signal(&sigset, Duration::from_millis(200)) {
-            if sig == libc::SIGUSR1 || sig == libc::SIGTERM {
-                // SAFETY: forward the ACPI request to the guest's PID 1.
-                unsafe {
-                    libc::kill(child, libc::SIGTERM);
-                }
+        if let Some(sig) = wait_signal(&sigset, Duration::from_millis(200))
+            && (sig == libc::SIGUSR1 || sig == libc::SIGTERM)
+        {
+            // SAFETY: forward the ACPI request to the guest's PID 1.
+            unsafe {
+                libc::kill(child, libc::SIGTERM);
             }
         }
     }
@@ -212,10 +212,10 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
     configure_network(cfg)?;
     // /run is a fresh tmpfs: create what packages declare in tmpfiles.d (e.g. /run/haproxy),
     // as systemd does at boot.
-    if Path::new("/usr/bin/systemd-tmpfiles").exists() {
-        if let Err(e) = run("systemd-tmpfiles", &["--create", "--boot"]) {
-            log(&format!("tmpfiles: {e}"));
-        }
+    if Path::new("/usr/bin/systemd-tmpfiles").exists()
+        && let Err(e) = run("systemd-tmpfiles", &["--create", "--boot"])
+    {
+        log(&format!("tmpfiles: {e}"));
     }
     if let Err(e) = apply_user() {
         log(&format!("appliance user: {e}"));

@@ -296,11 +296,11 @@ impl NamespaceGuest {
     }
 
     pub fn has_exited(&mut self) -> bool {
-        if !self.exited {
-            if let Ok(Some(_)) = self.init.try_wait() {
-                self.exited = true;
-                self.teardown();
-            }
+        if !self.exited
+            && let Ok(Some(_)) = self.init.try_wait()
+        {
+            self.exited = true;
+            self.teardown();
         }
         self.exited
     }

@@ -197,10 +197,10 @@ pub fn main(args: &[String]) -> i32 {
                 published = false;
             }
             Some(libc::SIGHUP) => {
-                if let Ok(state) = store.read() {
-                    if let Some(i) = state.find(&machine.uuid) {
-                        guest.reload(&state.machines[i], &state);
-                    }
+                if let Ok(state) = store.read()
+                    && let Some(i) = state.find(&machine.uuid)
+                {
+                    guest.reload(&state.machines[i], &state);
                 }
             }
             _ => {}
