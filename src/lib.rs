@@ -13,6 +13,7 @@ pub mod plan;
 pub mod report;
 
 pub use app::run;
+pub mod checks;
 pub mod exec;
 pub mod provision;
 pub mod remote;

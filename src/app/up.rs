@@ -10,7 +10,7 @@ use super::lab_session::LabSession;
 use super::{Ui, cancel_flag};
 use crate::cli::UpArgs;
 use crate::error::Error;
-use crate::exec::{DiskFiles, Event, ExecOptions, LabRunner, RuntimeContext, execute};
+use crate::exec::{DiskFiles, Event, ExecOptions, GuestAccess, LabRunner, RuntimeContext, execute};
 use crate::exit_code;
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
@@ -69,14 +69,20 @@ pub(crate) fn run_plan(
         lab: &session.lab,
         vbox: &session.vbox,
         state: &session.state,
-        connector: &connector,
+        guests: GuestAccess {
+            lab: &session.lab,
+            vbox: &session.vbox,
+            connector: &connector,
+            credentials,
+            context: Mutex::new(context),
+            host_keys: session.state.host_keys(),
+            cancel,
+            wait_limit: boot_timeout,
+        },
         files: &DiskFiles,
-        credentials,
         basefolder: session.basefolder()?,
         boot_timeout,
         cancel,
-        context: Mutex::new(context),
-        host_keys: session.state.host_keys(),
         applied: session.state.applied_steps(),
     };
     let started = Instant::now();

@@ -2,109 +2,25 @@
 //! with guests (over SSH), and keeps what later actions need to know (interface names, UUIDs,
 //! MACs, addresses).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::event::{Event, Outcome};
 use super::executor::ActionRunner;
-use crate::hypervisor::inventory::{Inventory, NETWORK_OWNER_PREFIX, ObservedVm, PowerState};
+use super::guest_access::GuestAccess;
+use crate::hypervisor::inventory::NETWORK_OWNER_PREFIX;
 use crate::hypervisor::vboxmanage::{
     CloneRequest, DhcpTarget, HostOnlyFlavor, NicConfig, NicTarget, VM_OWNER_KEY, VmConfig,
 };
 use crate::hypervisor::{VBoxError, VBoxManage};
 use crate::lab::Lab;
-use crate::lab::facts::{RuntimeFacts, lab_context, vm_context};
-use crate::lab::model::{MacAddress, NetworkKind, SshRoute, Vm};
+use crate::lab::facts::{lab_context, vm_context};
+use crate::lab::model::{NetworkKind, Vm};
 use crate::plan::{Action, NicAttachment, PlannedAction, SSH_FORWARD_RULE, VmSettings};
 use crate::provision::{Guest, LocalFiles, detect_privilege, first_pending, render_steps, tail};
-use crate::remote::{Connector, Credentials, RemoteError, Session, SshTarget};
-use crate::state::lab_state::PinnedKey;
 use crate::state::{JsonStore, LabState, PendingHostOnly};
-
-/// What actions learn and later actions use.
-#[derive(Debug, Default)]
-pub struct RuntimeContext {
-    /// Host-only interface of each lab network.
-    pub interfaces: HashMap<String, String>,
-    /// UUID of each lab VM.
-    pub uuids: HashMap<String, String>,
-    /// Forwarded SSH port of VMs reached through plain NAT.
-    pub ssh_ports: HashMap<String, u16>,
-    /// Port-forward rule names each VM has on each NAT adapter, as VirtualBox has them.
-    pub nat_rules: HashMap<(String, u8), Vec<String>>,
-    /// MACs and leases, for templates.
-    pub facts: RuntimeFacts,
-}
-
-impl RuntimeContext {
-    /// What the inventory already tells.
-    pub fn from_inventory(lab: &Lab, inventory: &Inventory) -> Self {
-        let mut context = Self::default();
-        for network in &lab.networks {
-            if let Some(interface) = host_only_of(lab, inventory, &network.name) {
-                context.interfaces.insert(network.name.clone(), interface);
-            }
-        }
-        for vm in &lab.vms {
-            let Some(observed) = inventory.vm_named(&vm.vbox_name) else {
-                continue;
-            };
-            if !observed.owned_by(&lab.name) {
-                continue;
-            }
-            context.record_observed(vm, observed);
-        }
-        context
-    }
-
-    fn record_observed(&mut self, vm: &Vm, observed: &ObservedVm) {
-        self.uuids.insert(vm.name.clone(), observed.uuid.clone());
-        for nic in &observed.nics {
-            if let Some(mac) = nic.mac {
-                self.facts.macs.insert((vm.name.clone(), nic.slot), mac);
-            }
-            let names: Vec<String> = nic
-                .forwards
-                .iter()
-                .filter_map(|rule| rule.split(',').next().map(str::to_string))
-                .collect();
-            if let Some(port) = nic
-                .forwards
-                .iter()
-                .find(|rule| rule.starts_with(&format!("{SSH_FORWARD_RULE},")))
-                .and_then(|rule| rule.split(',').nth(3))
-                .and_then(|port| port.parse().ok())
-            {
-                self.ssh_ports.insert(vm.name.clone(), port);
-            }
-            self.nat_rules.insert((vm.name.clone(), nic.slot), names);
-        }
-    }
-}
-
-/// The host-only interface that serves a lab network, if VirtualBox has it.
-fn host_only_of(lab: &Lab, inventory: &Inventory, network: &str) -> Option<String> {
-    let NetworkKind::HostOnly {
-        interface, host, ..
-    } = &lab.network(network)?.kind
-    else {
-        return None;
-    };
-    match interface {
-        Some(name) => inventory
-            .host_only
-            .iter()
-            .find(|found| &found.name == name)
-            .map(|found| found.name.clone()),
-        None => inventory
-            .host_only_with(*host)
-            .map(|found| found.name.clone()),
-    }
-}
 
 /// Everything the runner needs.
 pub struct LabRunner<'a> {
@@ -114,22 +30,16 @@ pub struct LabRunner<'a> {
     pub vbox: &'a VBoxManage,
     /// The lab's state folder.
     pub state: &'a LabState,
-    /// SSH.
-    pub connector: &'a dyn Connector,
+    /// Reaching guests (and what actions learned of the running lab).
+    pub guests: GuestAccess<'a>,
     /// Local files for uploads.
     pub files: &'a dyn LocalFiles,
-    /// Credentials by image.
-    pub credentials: HashMap<String, Credentials>,
     /// Folder where labctl puts this lab's VMs.
     pub basefolder: PathBuf,
     /// How long a VM may take to answer SSH after it starts.
     pub boot_timeout: Duration,
     /// Set on Ctrl-C.
     pub cancel: &'a AtomicBool,
-    /// What actions learned.
-    pub context: Mutex<RuntimeContext>,
-    /// Pinned host keys.
-    pub host_keys: JsonStore<PinnedKey>,
     /// Applied step hashes.
     pub applied: JsonStore<Vec<String>>,
 }
@@ -143,15 +53,6 @@ impl LabRunner<'_> {
         self.lab
             .vm(name)
             .ok_or_else(|| format!("the lab has no VM `{name}`"))
-    }
-
-    /// The VirtualBox name or UUID to address a lab VM by (UUID once known).
-    fn handle(&self, vm: &Vm) -> String {
-        self.context
-            .lock()
-            .ok()
-            .and_then(|context| context.uuids.get(&vm.name).cloned())
-            .unwrap_or_else(|| vm.vbox_name.clone())
     }
 
     fn group(&self) -> String {
@@ -226,14 +127,15 @@ impl LabRunner<'_> {
                 name
             }
         };
-        if let Ok(mut context) = self.context.lock() {
+        if let Ok(mut context) = self.guests.context.lock() {
             context.interfaces.insert(network.to_string(), name);
         }
         Ok(())
     }
 
     fn interface(&self, network: &str) -> Result<String, String> {
-        self.context
+        self.guests
+            .context
             .lock()
             .ok()
             .and_then(|context| context.interfaces.get(network).cloned())
@@ -250,6 +152,7 @@ impl LabRunner<'_> {
             let target = match &nic.attachment {
                 NicAttachment::Nat => {
                     let remove = self
+                        .guests
                         .context
                         .lock()
                         .ok()
@@ -286,7 +189,7 @@ impl LabRunner<'_> {
     }
 
     fn record_settings(&self, vm: &Vm, settings: &VmSettings) {
-        let Ok(mut context) = self.context.lock() else {
+        let Ok(mut context) = self.guests.context.lock() else {
             return;
         };
         for nic in &settings.nics {
@@ -312,177 +215,10 @@ impl LabRunner<'_> {
         }
     }
 
-    /// Where the VM's SSH server is; for DHCP-leased addresses, asks the guest properties.
-    fn ssh_address(&self, vm: &Vm) -> Result<Option<SocketAddr>, String> {
-        let port = self
-            .lab
-            .image(&vm.image)
-            .map_or(22, |image| image.login.port);
-        match &vm.ssh {
-            SshRoute::Address { ip, .. } => Ok(Some(SocketAddr::new(IpAddr::V4(*ip), port))),
-            SshRoute::Forward {
-                host_port: Some(host_port),
-                ..
-            } => Ok(Some(SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                *host_port,
-            ))),
-            SshRoute::Forward {
-                host_port: None, ..
-            } => {
-                let forwarded = self
-                    .context
-                    .lock()
-                    .ok()
-                    .and_then(|context| context.ssh_ports.get(&vm.name).copied());
-                Ok(forwarded.map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)))
-            }
-            SshRoute::Leased { slot, .. } => {
-                let known = self.context.lock().ok().and_then(|context| {
-                    context.facts.leases.get(&(vm.name.clone(), *slot)).copied()
-                });
-                if let Some(ip) = known {
-                    return Ok(Some(SocketAddr::new(IpAddr::V4(ip), port)));
-                }
-                let mac =
-                    self.context.lock().ok().and_then(|context| {
-                        context.facts.macs.get(&(vm.name.clone(), *slot)).copied()
-                    });
-                let Some(mac) = mac else { return Ok(None) };
-                let ip = self.leased_address(vm, mac)?;
-                if let (Some(ip), Ok(mut context)) = (ip, self.context.lock()) {
-                    context.facts.leases.insert((vm.name.clone(), *slot), ip);
-                }
-                Ok(ip.map(|ip| SocketAddr::new(IpAddr::V4(ip), port)))
-            }
-        }
-    }
-
-    /// The address Guest Additions report for the adapter with `mac` (matched by MAC, as the
-    /// guest numbers its interfaces its own way).
-    fn leased_address(&self, vm: &Vm, mac: MacAddress) -> Result<Option<Ipv4Addr>, String> {
-        let handle = self.handle(vm);
-        let count = self
-            .vbox
-            .guest_property(&handle, "/VirtualBox/GuestInfo/Net/Count")
-            .map_err(vbox)?
-            .and_then(|count| count.parse::<u32>().ok())
-            .unwrap_or(0);
-        for index in 0..count {
-            let found = self
-                .vbox
-                .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/MAC"))
-                .map_err(vbox)?;
-            if found.as_deref().map(str::to_uppercase) == Some(mac.to_vbox()) {
-                return Ok(self
-                    .vbox
-                    .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/V4/IP"))
-                    .map_err(vbox)?
-                    .and_then(|ip| ip.parse().ok()));
-            }
-        }
-        Ok(None)
-    }
-
-    fn target(&self, vm: &Vm, address: SocketAddr) -> Result<SshTarget, String> {
-        let credentials = self
-            .credentials
-            .get(&vm.image)
-            .cloned()
-            .ok_or_else(|| format!("no credentials for image `{}`", vm.image))?;
-        let uuid = self
-            .context
-            .lock()
-            .ok()
-            .and_then(|context| context.uuids.get(&vm.name).cloned());
-        let pinned_key = uuid
-            .and_then(|uuid| self.host_keys.get(&uuid))
-            .map(|pinned| pinned.key);
-        Ok(SshTarget {
-            vm: vm.name.clone(),
-            address,
-            credentials,
-            pinned_key,
-        })
-    }
-
-    /// Connects to a VM's SSH server, retrying with backoff until `deadline`; pins the host
-    /// key on first contact. Fails fast when the VM stops running.
-    pub fn connect(&self, vm: &Vm, deadline: Instant) -> Result<Box<dyn Session>, String> {
-        let mut pause = Duration::from_millis(200);
-        let mut last_error;
-        let mut last_state_check = Instant::now();
-        loop {
-            if self.cancel.load(Ordering::SeqCst) {
-                return Err(RemoteError::Interrupted.to_string());
-            }
-            match self.ssh_address(vm)? {
-                None => last_error = "the VM has not reported an address yet".to_string(),
-                Some(address) => {
-                    let target = self.target(vm, address)?;
-                    match self.connector.connect(&target, Duration::from_secs(10)) {
-                        Ok(session) => {
-                            self.pin(vm, &target, session.as_ref())?;
-                            return Ok(session);
-                        }
-                        Err(
-                            error @ (RemoteError::HostKeyChanged { .. }
-                            | RemoteError::Authentication { .. }),
-                        ) => return Err(error.to_string()),
-                        Err(error) => last_error = error.to_string(),
-                    }
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "`{}` did not answer SSH within {} s; last error: {last_error}",
-                    vm.name,
-                    self.boot_timeout.as_secs()
-                ));
-            }
-            if last_state_check.elapsed() > Duration::from_secs(3) {
-                last_state_check = Instant::now();
-                if let Some((state, _)) = self.vbox.power_state(&self.handle(vm)).map_err(vbox)?
-                    && state != PowerState::Running
-                {
-                    return Err(format!(
-                        "`{}` stopped while labctl waited for SSH (state: {}); last error: {last_error}",
-                        vm.name,
-                        state.as_str()
-                    ));
-                }
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(2));
-        }
-    }
-
-    fn pin(&self, vm: &Vm, target: &SshTarget, session: &dyn Session) -> Result<(), String> {
-        if target.pinned_key.is_some() {
-            return Ok(());
-        }
-        let Some(uuid) = self
-            .context
-            .lock()
-            .ok()
-            .and_then(|context| context.uuids.get(&vm.name).cloned())
-        else {
-            return Ok(());
-        };
-        self.host_keys
-            .set(
-                &uuid,
-                Some(PinnedKey {
-                    vm: vm.name.clone(),
-                    key: session.host_key(),
-                }),
-            )
-            .map_err(|error| format!("cannot pin the host key of `{}`: {error}", vm.name))
-    }
-
     fn provision(&self, vm: &Vm, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
         let context = {
             let runtime = self
+                .guests
                 .context
                 .lock()
                 .map_err(|_| "runtime state poisoned".to_string())?;
@@ -491,6 +227,7 @@ impl LabRunner<'_> {
         let steps =
             render_steps(&vm.steps, &context, self.files).map_err(|error| error.to_string())?;
         let uuid = self
+            .guests
             .context
             .lock()
             .ok()
@@ -501,8 +238,11 @@ impl LabRunner<'_> {
         if start == steps.len() {
             return Ok(());
         }
-        let mut session = self.connect(vm, Instant::now() + self.boot_timeout)?;
+        let mut session = self
+            .guests
+            .connect(vm, Instant::now() + self.boot_timeout)?;
         let password = self
+            .guests
             .credentials
             .get(&vm.image)
             .and_then(|credentials| credentials.password.clone());
@@ -688,7 +428,7 @@ impl ActionRunner for LabRunner<'_> {
                         group: Some(&group),
                     })
                     .map_err(vbox)?;
-                if let Ok(mut context) = self.context.lock() {
+                if let Ok(mut context) = self.guests.context.lock() {
                     context.uuids.insert(vm.clone(), uuid.clone());
                     context.nat_rules.retain(|(name, _), _| name != vm);
                 }
@@ -699,7 +439,7 @@ impl ActionRunner for LabRunner<'_> {
             Action::ConfigureVm { vm, settings, .. } => {
                 let vm = self.vm(vm)?;
                 let config = self.vm_config(vm, settings)?;
-                let handle = self.handle(vm);
+                let handle = self.guests.handle(vm);
                 if !self
                     .vbox
                     .wait_unlocked(&handle, Duration::from_secs(30))
@@ -718,7 +458,7 @@ impl ActionRunner for LabRunner<'_> {
                 let handle = self
                     .lab
                     .vm(vm)
-                    .map_or_else(|| vbox_name.clone(), |vm| self.handle(vm));
+                    .map_or_else(|| vbox_name.clone(), |vm| self.guests.handle(vm));
                 emit(Event::Note {
                     vm: Some(vm.clone()),
                     message: format!("powering {vbox_name} off: {}", planned.reason),
@@ -737,11 +477,12 @@ impl ActionRunner for LabRunner<'_> {
             }
             Action::StartVm { vm, .. } => {
                 let vm = self.vm(vm)?;
-                self.vbox.start(&self.handle(vm)).map_err(vbox)
+                self.vbox.start(&self.guests.handle(vm)).map_err(vbox)
             }
             Action::WaitForSsh { vm } => {
                 let vm = self.vm(vm)?;
-                self.connect(vm, Instant::now() + self.boot_timeout)
+                self.guests
+                    .connect(vm, Instant::now() + self.boot_timeout)
                     .map(drop)
             }
             Action::Provision { vm, .. } => {
@@ -752,7 +493,7 @@ impl ActionRunner for LabRunner<'_> {
                 let handle = self
                     .lab
                     .vm(vm)
-                    .map_or_else(|| vbox_name.clone(), |vm| self.handle(vm));
+                    .map_or_else(|| vbox_name.clone(), |vm| self.guests.handle(vm));
                 if !self
                     .vbox
                     .wait_unlocked(&handle, Duration::from_secs(30))

@@ -2,8 +2,10 @@
 
 pub mod event;
 pub mod executor;
+pub mod guest_access;
 pub mod lab_runner;
 
 pub use event::{Event, Outcome};
 pub use executor::{ActionRunner, ExecOptions, ExecSummary, execute};
-pub use lab_runner::{DiskFiles, LabRunner, RuntimeContext};
+pub use guest_access::{GuestAccess, RuntimeContext};
+pub use lab_runner::{DiskFiles, LabRunner};

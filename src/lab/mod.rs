@@ -24,7 +24,6 @@ pub use validate::LabFiles;
 
 use raw::RawLab;
 use schema_check::SchemaCheck;
-use serde::Deserialize;
 
 /// What loading a lab file gave: the lab (when it has no errors) and every problem found.
 #[derive(Debug)]
@@ -60,14 +59,25 @@ pub fn schema() -> &'static serde_json::Value {
     })
 }
 
-/// Parses and validates a lab file. `name` is how the file is shown in messages, `dir` the
-/// folder that relative paths in it are relative to.
-pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
-    let sources = Sources::new(name, text);
+/// The JSON Schema of a checks file (a rubric).
+pub fn checks_schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::to_value(schemars::schema_for!(raw::RawChecksFile))
+            .expect("a generated schema is valid JSON")
+    })
+}
+
+/// Parses a TOML document of type `T`, checking it against `schema` first so that every
+/// unknown key and wrong type is reported at its position.
+fn parse_document<T: serde::de::DeserializeOwned>(
+    text: &str,
+    schema: &serde_json::Value,
+) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
     let file = FileId(0);
     let (mut document, syntax_errors) = toml::de::DeTable::parse_recoverable(text);
     if !syntax_errors.is_empty() {
-        let diagnostics = syntax_errors
+        return Err(syntax_errors
             .iter()
             .map(|error| {
                 let range = error.span().unwrap_or(0..0);
@@ -78,18 +88,17 @@ pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded 
                 )
                 .with_label(error.message().to_string())
             })
-            .collect::<Vec<_>>();
-        return finish(None, diagnostics, sources);
+            .collect());
     }
-    let schema_problems = SchemaCheck::run(schema(), file, &mut document);
-    let only_unknown_keys = schema_problems
+    let schema_problems = SchemaCheck::run(schema, file, &mut document);
+    if !schema_problems
         .iter()
-        .all(|problem| problem.kind == DiagnosticKind::UnknownKey);
-    if !only_unknown_keys {
-        return finish(None, schema_problems, sources);
+        .all(|problem| problem.kind == DiagnosticKind::UnknownKey)
+    {
+        return Err(schema_problems);
     }
-    let raw = match RawLab::deserialize(toml::de::Deserializer::from(document)) {
-        Ok(raw) => raw,
+    match T::deserialize(toml::de::Deserializer::from(document)) {
+        Ok(parsed) => Ok((parsed, schema_problems)),
         Err(error) => {
             let mut diagnostics = schema_problems;
             diagnostics.push(Diagnostic::error(
@@ -97,21 +106,59 @@ pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded 
                 Span::new(file, error.span().unwrap_or(0..0)),
                 error.message().to_string(),
             ));
-            return finish(None, diagnostics, sources);
+            Err(diagnostics)
         }
+    }
+}
+
+/// Parses and validates a checks file against a validated lab.
+pub fn load_checks(
+    lab: &Lab,
+    name: &str,
+    text: &str,
+    files: &dyn LabFiles,
+) -> (Option<Vec<model::Check>>, Vec<Diagnostic>, Sources) {
+    let sources = Sources::new(name, text);
+    match parse_document::<raw::RawChecksFile>(text, checks_schema()) {
+        Err(diagnostics) => (None, sort(diagnostics), sources),
+        Ok((raw, unknown_keys)) => {
+            let (checks, mut diagnostics, sources) =
+                validate::validate_checks(&raw.checks, sources, lab, files);
+            diagnostics.extend(unknown_keys);
+            let checks = if diagnostics.has_errors() {
+                None
+            } else {
+                checks
+            };
+            (checks, diagnostics.sorted(), sources)
+        }
+    }
+}
+
+fn sort(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut all = Diagnostics::default();
+    all.extend(diagnostics);
+    all.sorted()
+}
+
+/// Parses and validates a lab file. `name` is how the file is shown in messages, `dir` the
+/// folder that relative paths in it are relative to.
+pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
+    let sources = Sources::new(name, text);
+    let (raw, unknown_keys) = match parse_document::<RawLab>(text, schema()) {
+        Ok(parsed) => parsed,
+        Err(diagnostics) => return finish(None, diagnostics, sources),
     };
     let (lab, mut diagnostics, sources) = validate::validate(&raw, sources, dir, files);
-    diagnostics.extend(schema_problems);
+    diagnostics.extend(unknown_keys);
     let lab = if diagnostics.has_errors() { None } else { lab };
     finish(lab, diagnostics.sorted(), sources)
 }
 
 fn finish(lab: Option<Lab>, diagnostics: Vec<Diagnostic>, sources: Sources) -> Loaded {
-    let mut all = Diagnostics::default();
-    all.extend(diagnostics);
     Loaded {
         lab,
-        diagnostics: all.sorted(),
+        diagnostics: sort(diagnostics),
         sources,
     }
 }

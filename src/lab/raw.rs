@@ -432,3 +432,13 @@ pub enum Visibility {
     /// Shown once grades are published.
     AfterPublished,
 }
+
+/// A file of checks only: an instructor's rubric (`labctl verify --checks FILE`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "labctl checks file")]
+pub struct RawChecksFile {
+    /// The checks, as in a lab file's `[[checks]]`.
+    #[serde(default)]
+    pub checks: Vec<Sp<RawCheck>>,
+}

@@ -51,6 +51,12 @@ impl Store {
         self.flock("vboxsim-registry.lock")
     }
 
+    /// Takes the network lock (blocking): held while the world's bridges are brought in line
+    /// with the state, so that VMs starting at once do not race on the same bridge.
+    pub fn network_lock(&self) -> Result<StoreLock, String> {
+        self.flock("vboxsim-network.lock")
+    }
+
     /// Takes the global lock (blocking). Every change of the state happens under it.
     pub fn lock(&self) -> Result<StoreLock, String> {
         self.flock("vboxsim.lock")

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Validator;
 use crate::lab::diagnostic::DiagnosticKind;
 use crate::lab::model::{Check, CheckKind, HeaderMatch, Identify, Network, TemplateText, Vm};
-use crate::lab::raw::{RawCheck, RawLab, Visibility};
+use crate::lab::raw::{RawCheck, Visibility};
 use crate::lab::spanned::Sp;
 use crate::lab::suggest::{did_you_mean, one_of};
 use crate::lab::template_check::TemplateUse;
@@ -38,11 +38,17 @@ fn accepted_keys(kind: &str) -> &'static [&'static str] {
 }
 
 impl Validator<'_> {
-    pub(crate) fn checks(&mut self, raw: &RawLab, vms: &[Vm], networks: &[Network]) -> Vec<Check> {
+    pub(crate) fn checks(
+        &mut self,
+        raw: &[Sp<RawCheck>],
+        vms: &[Vm],
+        networks: &[Network],
+    ) -> Vec<Check> {
         let mut checks = Vec::new();
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
-        for (index, check) in raw.checks.iter().enumerate() {
-            let Some(resolved) = self.check(check, index, vms, networks, raw) else {
+        let groups: Vec<String> = self.scope.groups.clone();
+        for (index, check) in raw.iter().enumerate() {
+            let Some(resolved) = self.check(check, index, vms, networks, &groups) else {
                 continue;
             };
             let range = check.get().name.as_ref().map_or(check.range(), Sp::range);
@@ -63,7 +69,7 @@ impl Validator<'_> {
         index: usize,
         vms: &[Vm],
         networks: &[Network],
-        raw_lab: &RawLab,
+        groups: &[String],
     ) -> Option<Check> {
         let raw = check.get();
         let kinds: Vec<(&str, Range<usize>)> = [
@@ -107,7 +113,7 @@ impl Validator<'_> {
         };
         self.check_keys_fit(raw, kind);
         let vm_names: Vec<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
-        let groups: Vec<&str> = raw_lab.vms.keys().map(|key| key.get().as_str()).collect();
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
         let from = raw
             .from
             .as_ref()

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use super::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics};
-use super::model::{Lab, Step, TemplateText};
-use super::raw::{RawLab, RawStep};
+use super::model::{Check, Lab, Step, TemplateText};
+use super::raw::{RawCheck, RawLab, RawStep};
 use super::source::{FileId, Sources, Span};
 use super::spanned::Sp;
 use super::template_check::{TemplateScope, TemplateUse};
@@ -75,6 +75,46 @@ pub fn validate(
         });
         (lab, diagnostics, sources)
     }
+}
+
+/// Validates checks written in another file (an instructor's rubric, a scenario) against a
+/// validated lab: names resolve to the lab's VMs, groups and networks.
+pub fn validate_checks(
+    raw: &[Sp<RawCheck>],
+    sources: Sources,
+    lab: &Lab,
+    files: &dyn LabFiles,
+) -> (Option<Vec<Check>>, Diagnostics, Sources) {
+    let mut groups: Vec<String> = Vec::new();
+    for vm in &lab.vms {
+        if !groups.contains(&vm.group) {
+            groups.push(vm.group.clone());
+        }
+    }
+    let mut validator = Validator {
+        sources,
+        diagnostics: Diagnostics::default(),
+        files,
+        dir: lab.dir.clone(),
+        scope: TemplateScope {
+            vars: lab.vars.keys().cloned().collect(),
+            vms: lab.vms.iter().map(|vm| vm.name.clone()).collect(),
+            groups,
+            networks: lab
+                .networks
+                .iter()
+                .map(|network| network.name.clone())
+                .collect(),
+        },
+        named_steps: IndexMap::new(),
+        step_cache: HashMap::new(),
+        after_spans: HashMap::new(),
+    };
+    let checks = validator.checks(raw, &lab.vms, &lab.networks);
+    let diagnostics = std::mem::take(&mut validator.diagnostics);
+    let sources = std::mem::take(&mut validator.sources);
+    let checks = (!diagnostics.has_errors()).then_some(checks);
+    (checks, diagnostics, sources)
 }
 
 impl<'a> Validator<'a> {
@@ -174,7 +214,7 @@ impl<'a> Validator<'a> {
         self.network_forwards(raw, &mut networks, &vms);
         self.cycles(&vms);
         self.unused_steps(raw, &vms);
-        let checks = self.checks(raw, &vms, &networks);
+        let checks = self.checks(&raw.checks, &vms, &networks);
 
         Some(Lab {
             name,

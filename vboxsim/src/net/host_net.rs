@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
-use crate::model::state::State;
+use crate::store::Store;
 
 /// Runs `ip ARGS`, returning its stderr as the error.
 pub fn ip(args: &[&str]) -> Result<(), String> {
@@ -80,12 +80,34 @@ pub fn in_world() -> bool {
     }
 }
 
+/// The IPv4 addresses (`a.b.c.d/len`) an interface carries.
+fn addresses(name: &str) -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["-o", "-4", "addr", "show", "dev", name])
+        .output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.find(|w| *w == "inet")?;
+            words.next().map(str::to_string)
+        })
+        .collect()
+}
+
+/// Makes the bridge exist, carry exactly `addr` and be up; changes nothing that is already so
+/// (a running guest's bridge is never flushed under it).
 fn ensure_bridge(name: &str, addr: Option<String>) -> Result<(), String> {
     if !link_exists(name) {
         ip(&["link", "add", name, "type", "bridge"])?;
     }
-    ip(&["addr", "flush", "dev", name])?;
-    if let Some(a) = addr {
+    let present = addresses(name);
+    for stale in present.iter().filter(|a| Some(*a) != addr.as_ref()) {
+        ip(&["addr", "del", stale, "dev", name])?;
+    }
+    if let Some(a) = addr.filter(|a| !present.contains(a)) {
         ip(&["addr", "add", &a, "dev", name])?;
     }
     ip(&["link", "set", name, "up"])
@@ -97,12 +119,15 @@ fn prefix(mask: &str) -> u32 {
         .unwrap_or(24)
 }
 
-/// Brings the world's bridges in line with the state: creates missing ones, sets addresses,
-/// removes bridges of networks that no longer exist.
-pub fn sync(state: &State) -> Result<(), String> {
+/// Brings the world's bridges in line with the newest state: creates missing ones, sets
+/// addresses, removes bridges of networks that no longer exist. Serialised by the network lock,
+/// and the state is read under it, so concurrent callers never undo each other's work.
+pub fn sync(store: &Store) -> Result<(), String> {
     if !in_world() {
         return Ok(());
     }
+    let _lock = store.network_lock()?;
+    let state = store.read()?;
     let mut wanted = Vec::new();
     for h in &state.hostonlyifs {
         let addr = (!h.ip.is_empty()).then(|| format!("{}/{}", h.ip, prefix(&h.mask)));

@@ -87,8 +87,7 @@ impl Ctx {
         if !crate::net::host_net::in_world() {
             return Ok(());
         }
-        let state = self.read()?;
-        crate::net::host_net::sync(&state).map_err(internal)
+        crate::net::host_net::sync(&self.store).map_err(internal)
     }
 
     /// `0%...10%...100%` on stderr, spread over `real_seconds` of modelled time.

@@ -77,8 +77,8 @@ impl NamespaceGuest {
             return Err("real guests run only inside a world: vboxsim world exec NAME -- VBoxManage startvm …".into());
         }
         check_host()?;
+        host_net::sync(store)?;
         let state = store.read()?;
-        host_net::sync(&state)?;
         let disk = m.disk.as_ref().ok_or("the VM has no disk to boot from")?;
         let upper = disk
             .layers

@@ -1,0 +1,9 @@
+//! Verification: running a lab's checks (with probes from the host or from VMs) and deciding
+//! whether each holds. The decisions of the balancer checks are pure (`balancer`).
+
+pub mod balancer;
+pub mod probes;
+pub mod verifier;
+
+pub use probes::{HostProbes, HttpResponse, Probes};
+pub use verifier::{CheckResult, Verifier};

@@ -1,0 +1,828 @@
+//! Runs checks: each with its retries and timeout; independent checks in parallel (bounded);
+//! checks through the same balancer one after another; failovers last and alone, since they
+//! take a backend away.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::balancer::{self, Verdict};
+use super::probes::{HttpResponse, Probes};
+use crate::exec::GuestAccess;
+use crate::lab::Lab;
+use crate::lab::facts::{lab_context, render, vm_context};
+use crate::lab::model::{Check, CheckKind, Identify, TemplateText, Vm};
+use crate::lab::raw::Visibility;
+use crate::provision::{Guest, detect_privilege};
+use crate::remote::guest_shell::quote;
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Its name.
+    pub name: String,
+    /// Its kind (`http`, `round_robin`, …).
+    pub kind: String,
+    /// Its weight.
+    pub weight: f64,
+    /// True when it passed.
+    pub passed: bool,
+    /// What was expected.
+    pub expected: String,
+    /// What was seen (on the last attempt).
+    pub actual: String,
+    /// One line per target or observation.
+    pub details: Vec<String>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Time taken.
+    pub seconds: f64,
+    /// Gradescope visibility.
+    pub visibility: Visibility,
+    /// `file:line:col` of the check.
+    pub location: String,
+}
+
+/// Runs checks against a running lab.
+pub struct Verifier<'a> {
+    /// The lab.
+    pub lab: &'a Lab,
+    /// Reaching guests.
+    pub guests: &'a GuestAccess<'a>,
+    /// Probes from the host.
+    pub probes: &'a dyn Probes,
+    /// Checks at once.
+    pub jobs: usize,
+    /// Set on Ctrl-C.
+    pub cancel: &'a AtomicBool,
+}
+
+/// The outcome of one attempt.
+struct Attempt {
+    verdict: Verdict,
+    details: Vec<String>,
+}
+
+impl Attempt {
+    fn new(
+        passed: bool,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        details: Vec<String>,
+    ) -> Self {
+        Self {
+            verdict: Verdict {
+                passed,
+                expected: expected.into(),
+                actual: actual.into(),
+            },
+            details,
+        }
+    }
+}
+
+impl Verifier<'_> {
+    /// Runs `checks`, calling `done` as each finishes; returns results in check order.
+    pub fn run(&self, checks: &[Check], done: &(dyn Fn(&CheckResult) + Sync)) -> Vec<CheckResult> {
+        self.guests.learn_leases();
+        let lanes: Mutex<HashMap<String, Arc<Mutex<()>>>> = Mutex::new(HashMap::new());
+        let results: Mutex<Vec<Option<CheckResult>>> = Mutex::new(vec![None; checks.len()]);
+        let (disruptive, ordinary): (Vec<usize>, Vec<usize>) = (0..checks.len())
+            .partition(|&index| matches!(checks[index].kind, CheckKind::Failover { .. }));
+        let queue = Mutex::new(ordinary);
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let Some(index) = queue
+                            .lock()
+                            .ok()
+                            .and_then(|mut queue| (!queue.is_empty()).then(|| queue.remove(0)))
+                        else {
+                            return;
+                        };
+                        let check = &checks[index];
+                        let lane = self.lane(check).map(|key| {
+                            lanes
+                                .lock()
+                                .expect("lanes")
+                                .entry(key)
+                                .or_insert_with(|| Arc::new(Mutex::new(())))
+                                .clone()
+                        });
+                        let _guard = lane.as_ref().map(|lane| lane.lock());
+                        let result = self.run_check(check);
+                        done(&result);
+                        if let Ok(mut results) = results.lock() {
+                            results[index] = Some(result);
+                        }
+                    }
+                });
+            }
+        });
+        for index in disruptive {
+            let result = self.run_check(&checks[index]);
+            done(&result);
+            if let Ok(mut results) = results.lock() {
+                results[index] = Some(result);
+            }
+        }
+        results
+            .into_inner()
+            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Checks through the same balancer share a lane and run one after another.
+    fn lane(&self, check: &Check) -> Option<String> {
+        match &check.kind {
+            CheckKind::RoundRobin { url, .. } | CheckKind::LeastConn { url, .. } => {
+                let rendered = self.render_global(url).ok()?;
+                let authority = rendered.split("://").nth(1)?.split('/').next()?.to_string();
+                Some(authority)
+            }
+            _ => None,
+        }
+    }
+
+    fn context(&self, vm: Option<&str>) -> serde_json::Value {
+        let facts = self
+            .guests
+            .context
+            .lock()
+            .map(|context| context.facts.clone())
+            .unwrap_or_default();
+        let lab = lab_context(self.lab, &facts);
+        match vm {
+            Some(vm) => vm_context(&lab, vm),
+            None => lab,
+        }
+    }
+
+    fn render_global(&self, text: &TemplateText) -> Result<String, String> {
+        render(text, &self.context(None)).map_err(|error| error.to_string())
+    }
+
+    fn render_for(&self, text: &TemplateText, vm: Option<&str>) -> Result<String, String> {
+        render(text, &self.context(vm)).map_err(|error| error.to_string())
+    }
+
+    fn run_check(&self, check: &Check) -> CheckResult {
+        let started = Instant::now();
+        let attempts_allowed = check.retries + 1;
+        let mut attempts = 0;
+        let mut last = Attempt::new(false, "", "not run", Vec::new());
+        while attempts < attempts_allowed {
+            if self.cancel.load(Ordering::SeqCst) {
+                last = Attempt::new(
+                    false,
+                    last.verdict.expected.clone(),
+                    "interrupted",
+                    last.details,
+                );
+                break;
+            }
+            attempts += 1;
+            last = self.attempt(check);
+            if last.verdict.passed {
+                break;
+            }
+            if attempts < attempts_allowed {
+                std::thread::sleep(check.interval);
+            }
+        }
+        let (line, column) = self
+            .lab
+            .sources
+            .line_col(check.span.file, check.span.range.start);
+        CheckResult {
+            name: check.name.clone(),
+            kind: check.kind.key().to_string(),
+            weight: check.weight,
+            passed: last.verdict.passed,
+            expected: last.verdict.expected,
+            actual: last.verdict.actual,
+            details: last.details,
+            attempts,
+            seconds: started.elapsed().as_secs_f64(),
+            visibility: check.visibility,
+            location: format!(
+                "{}:{line}:{column}",
+                self.lab.sources.get(check.span.file).name
+            ),
+        }
+    }
+
+    fn vm(&self, name: &str) -> Result<&Vm, String> {
+        self.lab
+            .vm(name)
+            .ok_or_else(|| format!("the lab has no VM `{name}`"))
+    }
+
+    fn attempt(&self, check: &Check) -> Attempt {
+        match &check.kind {
+            CheckKind::Ping {
+                targets,
+                from,
+                network,
+            } => self.each(targets, "answers ping", |target| {
+                let vm = self.vm(target)?;
+                let ip = self.guests.address_of(vm, network.as_deref())?;
+                match from {
+                    None => self
+                        .probes
+                        .ping(IpAddr::V4(ip), check.timeout)
+                        .map(|()| format!("{ip} answered")),
+                    Some(from) => {
+                        let seconds = check.timeout.as_secs().max(1);
+                        let output = self.guests.run(
+                            self.vm(from)?,
+                            &format!("ping -c 1 -W {seconds} {ip}"),
+                            check.timeout + Duration::from_secs(5),
+                        )?;
+                        if output.status == 0 {
+                            Ok(format!("{ip} answered {from}"))
+                        } else {
+                            Err(format!(
+                                "no reply from {ip} to {from}: {}",
+                                last_line(&output.text())
+                            ))
+                        }
+                    }
+                }
+            }),
+            CheckKind::Port {
+                port,
+                targets,
+                from,
+                network,
+            } => self.each(
+                targets,
+                &format!("accepts TCP connections on port {port}"),
+                |target| {
+                    let vm = self.vm(target)?;
+                    let ip = self.guests.address_of(vm, network.as_deref())?;
+                    match from {
+                        None => self
+                            .probes
+                            .tcp(SocketAddr::new(IpAddr::V4(ip), *port), check.timeout)
+                            .map(|()| format!("{ip}:{port} open")),
+                        Some(from) => {
+                            let seconds = check.timeout.as_secs().max(1);
+                            let command =
+                                format!("timeout {seconds} bash -c 'exec 3<>/dev/tcp/{ip}/{port}'");
+                            let output = self.guests.run(
+                                self.vm(from)?,
+                                &command,
+                                check.timeout + Duration::from_secs(5),
+                            )?;
+                            if output.status == 0 {
+                                Ok(format!("{ip}:{port} open from {from}"))
+                            } else {
+                                Err(format!(
+                                    "{ip}:{port} closed from {from}: {}",
+                                    last_line(&output.text())
+                                ))
+                            }
+                        }
+                    }
+                },
+            ),
+            CheckKind::Http {
+                url,
+                targets,
+                from,
+                status,
+                body,
+                header,
+            } => {
+                let targets: Vec<Option<String>> = if targets.is_empty() {
+                    vec![None]
+                } else {
+                    targets.iter().cloned().map(Some).collect()
+                };
+                let mut details = Vec::new();
+                let mut failures = Vec::new();
+                for target in &targets {
+                    let outcome = (|| -> Result<String, String> {
+                        let url = self.render_for(url, target.as_deref())?;
+                        let response = match from {
+                            None => self.probes.http_get(&url, check.timeout)?,
+                            Some(from) => self.http_from(self.vm(from)?, &url, check.timeout)?,
+                        };
+                        let mut problems = Vec::new();
+                        if response.status != *status {
+                            problems
+                                .push(format!("status {} (expected {status})", response.status));
+                        }
+                        if let Some(body) = body {
+                            let pattern = self.render_for(body, target.as_deref())?;
+                            let regex = regex::Regex::new(&pattern).map_err(|error| {
+                                format!("invalid body pattern `{pattern}`: {error}")
+                            })?;
+                            if !regex.is_match(&response.body) {
+                                problems.push(format!(
+                                    "body {:?} does not match /{pattern}/",
+                                    excerpt(&response.body)
+                                ));
+                            }
+                        }
+                        if let Some(header) = header {
+                            let pattern = self.render_for(&header.pattern, target.as_deref())?;
+                            let regex = regex::Regex::new(&pattern)
+                                .map_err(|error| format!("invalid header pattern: {error}"))?;
+                            match response.header(&header.name) {
+                                Some(value) if regex.is_match(value) => {}
+                                Some(value) => problems.push(format!(
+                                    "header {}: {value:?} does not match /{pattern}/",
+                                    header.name
+                                )),
+                                None => problems.push(format!("no {} header", header.name)),
+                            }
+                        }
+                        if problems.is_empty() {
+                            Ok(format!(
+                                "{url}: {} {:?}",
+                                response.status,
+                                excerpt(&response.body)
+                            ))
+                        } else {
+                            Err(format!("{url}: {}", problems.join("; ")))
+                        }
+                    })();
+                    let who = target
+                        .clone()
+                        .map_or(String::new(), |target| format!("{target}: "));
+                    match outcome {
+                        Ok(line) => details.push(format!("{who}{line}")),
+                        Err(line) => {
+                            details.push(format!("{who}{line}"));
+                            failures.push(format!("{who}{line}"));
+                        }
+                    }
+                }
+                let mut expected = format!("HTTP {status}");
+                if let Some(body) = body {
+                    expected.push_str(&format!(", body matching /{}/", body.source));
+                }
+                if let Some(header) = header {
+                    expected.push_str(&format!(
+                        ", header {}: /{}/",
+                        header.name, header.pattern.source
+                    ));
+                }
+                if targets.len() > 1 {
+                    expected.push_str(&format!(" from each of {} VMs", targets.len()));
+                }
+                Attempt::new(
+                    failures.is_empty(),
+                    expected,
+                    if failures.is_empty() {
+                        "as expected".to_string()
+                    } else {
+                        failures.join(" | ")
+                    },
+                    details,
+                )
+            }
+            CheckKind::Command {
+                command,
+                targets,
+                exit,
+                output,
+            } => {
+                let mut details = Vec::new();
+                let mut failures = Vec::new();
+                for target in targets {
+                    let outcome = (|| -> Result<String, String> {
+                        let vm = self.vm(target)?;
+                        let command = self.render_for(command, Some(target))?;
+                        let result = self.guests.run(vm, &command, check.timeout)?;
+                        let text = result.text();
+                        let mut problems = Vec::new();
+                        if result.status != *exit {
+                            problems
+                                .push(format!("exit status {} (expected {exit})", result.status));
+                        }
+                        if let Some(output) = output {
+                            let pattern = self.render_for(output, Some(target))?;
+                            let regex = regex::Regex::new(&format!("(?m){pattern}"))
+                                .map_err(|error| format!("invalid output pattern: {error}"))?;
+                            if !regex.is_match(&text) {
+                                problems.push(format!(
+                                    "output {:?} does not match /{pattern}/",
+                                    excerpt(&text)
+                                ));
+                            }
+                        }
+                        if problems.is_empty() {
+                            Ok(format!(
+                                "exit {}, output {:?}",
+                                result.status,
+                                excerpt(&text)
+                            ))
+                        } else {
+                            Err(problems.join("; "))
+                        }
+                    })();
+                    match outcome {
+                        Ok(line) => details.push(format!("{target}: {line}")),
+                        Err(line) => {
+                            details.push(format!("{target}: {line}"));
+                            failures.push(format!("{target}: {line}"));
+                        }
+                    }
+                }
+                let expected = match output {
+                    Some(output) => {
+                        format!("exit status {exit} and output matching /{}/", output.source)
+                    }
+                    None => format!("exit status {exit}"),
+                };
+                Attempt::new(
+                    failures.is_empty(),
+                    expected,
+                    if failures.is_empty() {
+                        "as expected".to_string()
+                    } else {
+                        failures.join(" | ")
+                    },
+                    details,
+                )
+            }
+            CheckKind::RoundRobin {
+                url,
+                backends,
+                identify,
+                requests,
+            } => match self.render_global(url) {
+                Err(error) => Attempt::new(false, "a rotation", error, Vec::new()),
+                Ok(url) => {
+                    let mut served = Vec::new();
+                    let mut details = Vec::new();
+                    for index in 0..*requests {
+                        match self
+                            .probes
+                            .http_get(&url, check.timeout)
+                            .and_then(|response| self.identify(identify, backends, &response))
+                        {
+                            Ok(backend) => {
+                                details.push(format!("request {}: {backend}", index + 1));
+                                served.push(backend);
+                            }
+                            Err(error) => {
+                                details.push(format!("request {}: {error}", index + 1));
+                                return Attempt::new(
+                                    false,
+                                    format!(
+                                        "{requests} requests through {url} rotating over {}",
+                                        backends.join(", ")
+                                    ),
+                                    format!("request {} failed: {error}", index + 1),
+                                    details,
+                                );
+                            }
+                        }
+                    }
+                    let verdict = balancer::round_robin(backends, &served);
+                    Attempt { verdict, details }
+                }
+            },
+            CheckKind::LeastConn {
+                url,
+                backends,
+                identify,
+                hold,
+                requests,
+            } => match self.render_global(url) {
+                Err(error) => Attempt::new(false, "least connections", error, Vec::new()),
+                Ok(url) => {
+                    let mut held = Vec::new();
+                    let mut held_backends = Vec::new();
+                    let mut details = Vec::new();
+                    for index in 0..*hold {
+                        match self
+                            .probes
+                            .hold(&url, check.timeout)
+                            .and_then(|connection| {
+                                let backend =
+                                    self.identify(identify, backends, connection.identity())?;
+                                Ok((connection, backend))
+                            }) {
+                            Ok((connection, backend)) => {
+                                details.push(format!("held connection {}: {backend}", index + 1));
+                                held_backends.push(backend);
+                                held.push(connection);
+                            }
+                            Err(error) => {
+                                return Attempt::new(
+                                    false,
+                                    "connections held open",
+                                    format!("holding connection {} failed: {error}", index + 1),
+                                    details,
+                                );
+                            }
+                        }
+                    }
+                    let mut served = Vec::new();
+                    for index in 0..*requests {
+                        let result = self
+                            .probes
+                            .hold(&url, check.timeout)
+                            .and_then(|connection| {
+                                self.identify(identify, backends, connection.identity())
+                            });
+                        match result {
+                            Ok(backend) => {
+                                details.push(format!("new connection {}: {backend}", index + 1));
+                                served.push(backend);
+                            }
+                            Err(error) => {
+                                return Attempt::new(
+                                    false,
+                                    "new connections served",
+                                    format!("new connection {} failed: {error}", index + 1),
+                                    details,
+                                );
+                            }
+                        }
+                    }
+                    drop(held);
+                    Attempt {
+                        verdict: balancer::least_connections(backends, &held_backends, &served),
+                        details,
+                    }
+                }
+            },
+            CheckKind::Failover {
+                url,
+                backends,
+                identify,
+                victim,
+                stop,
+                start,
+                requests,
+            } => self.failover(
+                check,
+                url,
+                backends,
+                identify,
+                victim,
+                stop,
+                start.as_ref(),
+                *requests,
+            ),
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the fields of one check kind")]
+    fn failover(
+        &self,
+        check: &Check,
+        url: &TemplateText,
+        backends: &[String],
+        identify: &Identify,
+        victim: &str,
+        stop: &TemplateText,
+        start: Option<&TemplateText>,
+        requests: u32,
+    ) -> Attempt {
+        let expected = format!(
+            "with {victim} stopped, every request through the balancer succeeds on the others"
+        );
+        let result = (|| -> Result<Attempt, String> {
+            let url = self.render_global(url)?;
+            let vm = self.vm(victim)?;
+            self.as_root(vm, &self.render_for(stop, Some(victim))?, check.timeout)?;
+            let mut served = Vec::new();
+            let mut details = vec![format!("{victim}: stopped")];
+            for index in 0..requests {
+                let outcome = self
+                    .probes
+                    .http_get(&url, check.timeout)
+                    .and_then(|response| {
+                        if response.status >= 500 {
+                            return Err(format!("status {}", response.status));
+                        }
+                        self.identify(identify, backends, &response)
+                    });
+                details.push(format!(
+                    "request {}: {}",
+                    index + 1,
+                    outcome
+                        .as_ref()
+                        .map_or_else(|error| format!("failed: {error}"), Clone::clone)
+                ));
+                served.push(outcome);
+            }
+            Ok(Attempt {
+                verdict: balancer::failover(victim, &served),
+                details,
+            })
+        })();
+        let restore = match start {
+            Some(start) => self.vm(victim).and_then(|vm| {
+                self.render_for(start, Some(victim))
+                    .and_then(|command| self.as_root(vm, &command, check.timeout))
+            }),
+            None => Ok(()),
+        };
+        match (result, restore) {
+            (Ok(mut attempt), Ok(())) => {
+                if start.is_some() {
+                    attempt.details.push(format!("{victim}: started again"));
+                }
+                attempt
+            }
+            (Ok(attempt), Err(error)) => Attempt::new(
+                false,
+                expected,
+                format!("bringing {victim} back failed: {error}"),
+                attempt.details,
+            ),
+            (Err(error), _) => Attempt::new(false, expected, error, Vec::new()),
+        }
+    }
+
+    fn as_root(&self, vm: &Vm, command: &str, timeout: Duration) -> Result<(), String> {
+        let mut session = self
+            .guests
+            .connect(vm, Instant::now() + Duration::from_secs(30))?;
+        let password = self
+            .guests
+            .credentials
+            .get(&vm.image)
+            .and_then(|credentials| credentials.password.clone());
+        let privilege = detect_privilege(session.as_mut(), password.as_ref())
+            .map_err(|error| error.to_string())?;
+        let mut guest = Guest {
+            session: session.as_mut(),
+            privilege,
+            password: password.as_ref(),
+        };
+        let output = guest
+            .run(command, true, &[], &[], timeout, &mut |_| {})
+            .map_err(|error| error.to_string())?;
+        if output.status == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{command}` on {} exited with {}: {}",
+                vm.name,
+                output.status,
+                last_line(&output.text())
+            ))
+        }
+    }
+
+    fn http_from(&self, vm: &Vm, url: &str, timeout: Duration) -> Result<HttpResponse, String> {
+        let seconds = timeout.as_secs().max(1);
+        let output = self.guests.run(
+            vm,
+            &format!("curl -sS -i -m {seconds} {}", quote(url)),
+            timeout + Duration::from_secs(5),
+        )?;
+        if output.status != 0 {
+            return Err(format!(
+                "curl on {} failed: {}",
+                vm.name,
+                last_line(&output.text())
+            ));
+        }
+        let text = output.text().replace("\r\n", "\n");
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: body.to_string(),
+        })
+    }
+
+    /// Which backend served a response: the identified value matched against each backend's
+    /// lab name, VirtualBox name and addresses.
+    fn identify(
+        &self,
+        identify: &Identify,
+        backends: &[String],
+        response: &HttpResponse,
+    ) -> Result<String, String> {
+        let value = match identify {
+            Identify::Header(name) => response
+                .header(name)
+                .map(str::to_string)
+                .ok_or_else(|| format!("no {name} header in the response"))?,
+            Identify::Body(regex) => {
+                let haystack = format!(
+                    "{}\n{}",
+                    response.body,
+                    response
+                        .headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+                regex
+                    .captures(&haystack)
+                    .and_then(|captures| captures.get(1))
+                    .map(|found| found.as_str().to_string())
+                    .ok_or_else(|| {
+                        format!(
+                            "the response {:?} does not match /{}/",
+                            excerpt(&response.body),
+                            regex.as_str()
+                        )
+                    })?
+            }
+        };
+        let value = value
+            .trim()
+            .trim_end_matches(['.', ',', '!', '"', '\''])
+            .to_string();
+        let host = value
+            .rsplit_once(':')
+            .map_or(value.as_str(), |(host, _)| host)
+            .to_string();
+        for backend in backends {
+            let Some(vm) = self.lab.vm(backend) else {
+                continue;
+            };
+            let addresses: Vec<String> = vm
+                .nics
+                .iter()
+                .filter_map(|nic| nic.ip.map(|ip| ip.to_string()))
+                .collect();
+            if value == vm.name
+                || value == vm.vbox_name
+                || host == vm.name
+                || addresses.contains(&host)
+            {
+                return Ok(vm.name.clone());
+            }
+        }
+        Ok(value)
+    }
+
+    fn each(
+        &self,
+        targets: &[String],
+        what: &str,
+        probe: impl Fn(&str) -> Result<String, String>,
+    ) -> Attempt {
+        let mut details = Vec::new();
+        let mut failures = Vec::new();
+        for target in targets {
+            match probe(target) {
+                Ok(line) => details.push(format!("{target}: {line}")),
+                Err(line) => {
+                    details.push(format!("{target}: {line}"));
+                    failures.push(format!("{target}: {line}"));
+                }
+            }
+        }
+        Attempt::new(
+            failures.is_empty(),
+            format!("{} {what}", targets.join(", ")),
+            if failures.is_empty() {
+                "as expected".to_string()
+            } else {
+                failures.join(" | ")
+            },
+            details,
+        )
+    }
+}
+
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+fn excerpt(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > 120 {
+        format!("{}…", trimmed.chars().take(120).collect::<String>())
+    } else {
+        trimmed.to_string()
+    }
+}

@@ -1,0 +1,406 @@
+//! Reaching guests: where each VM's SSH server is (fixed address, DHCP lease read from the
+//! guest properties, or NAT port forward), logging in with the lab's credentials, and pinning
+//! each VM's host key on first contact (a changed key on the same VM is refused).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::hypervisor::VBoxManage;
+use crate::hypervisor::inventory::{Inventory, ObservedVm, PowerState};
+use crate::lab::Lab;
+use crate::lab::facts::RuntimeFacts;
+use crate::lab::model::{MacAddress, NetworkKind, SshRoute, Vm};
+use crate::plan::SSH_FORWARD_RULE;
+use crate::remote::{Connector, Credentials, RemoteError, Session, SshTarget};
+use crate::state::JsonStore;
+use crate::state::lab_state::PinnedKey;
+
+/// What actions learn and later actions use.
+#[derive(Debug, Default)]
+pub struct RuntimeContext {
+    /// Host-only interface of each lab network.
+    pub interfaces: HashMap<String, String>,
+    /// UUID of each lab VM.
+    pub uuids: HashMap<String, String>,
+    /// Forwarded SSH port of VMs reached through plain NAT.
+    pub ssh_ports: HashMap<String, u16>,
+    /// Port-forward rule names each VM has on each NAT adapter, as VirtualBox has them.
+    pub nat_rules: HashMap<(String, u8), Vec<String>>,
+    /// MACs and leases, for templates.
+    pub facts: RuntimeFacts,
+}
+
+impl RuntimeContext {
+    /// What the inventory already tells.
+    pub fn from_inventory(lab: &Lab, inventory: &Inventory) -> Self {
+        let mut context = Self::default();
+        for network in &lab.networks {
+            if let Some(interface) = host_only_of(lab, inventory, &network.name) {
+                context.interfaces.insert(network.name.clone(), interface);
+            }
+        }
+        for vm in &lab.vms {
+            let Some(observed) = inventory.vm_named(&vm.vbox_name) else {
+                continue;
+            };
+            if !observed.owned_by(&lab.name) {
+                continue;
+            }
+            context.record_observed(vm, observed);
+        }
+        context
+    }
+
+    fn record_observed(&mut self, vm: &Vm, observed: &ObservedVm) {
+        self.uuids.insert(vm.name.clone(), observed.uuid.clone());
+        for nic in &observed.nics {
+            if let Some(mac) = nic.mac {
+                self.facts.macs.insert((vm.name.clone(), nic.slot), mac);
+            }
+            let names: Vec<String> = nic
+                .forwards
+                .iter()
+                .filter_map(|rule| rule.split(',').next().map(str::to_string))
+                .collect();
+            if let Some(port) = nic
+                .forwards
+                .iter()
+                .find(|rule| rule.starts_with(&format!("{SSH_FORWARD_RULE},")))
+                .and_then(|rule| rule.split(',').nth(3))
+                .and_then(|port| port.parse().ok())
+            {
+                self.ssh_ports.insert(vm.name.clone(), port);
+            }
+            self.nat_rules.insert((vm.name.clone(), nic.slot), names);
+        }
+    }
+}
+
+/// The host-only interface that serves a lab network, if VirtualBox has it.
+fn host_only_of(lab: &Lab, inventory: &Inventory, network: &str) -> Option<String> {
+    let NetworkKind::HostOnly {
+        interface, host, ..
+    } = &lab.network(network)?.kind
+    else {
+        return None;
+    };
+    match interface {
+        Some(name) => inventory
+            .host_only
+            .iter()
+            .find(|found| &found.name == name)
+            .map(|found| found.name.clone()),
+        None => inventory
+            .host_only_with(*host)
+            .map(|found| found.name.clone()),
+    }
+}
+
+/// What labctl needs to reach the lab's guests.
+pub struct GuestAccess<'a> {
+    /// The lab.
+    pub lab: &'a Lab,
+    /// VirtualBox (for states and guest properties).
+    pub vbox: &'a VBoxManage,
+    /// SSH.
+    pub connector: &'a dyn Connector,
+    /// Credentials by image.
+    pub credentials: HashMap<String, Credentials>,
+    /// What is known of the running lab.
+    pub context: Mutex<RuntimeContext>,
+    /// Pinned host keys.
+    pub host_keys: JsonStore<PinnedKey>,
+    /// Set on Ctrl-C.
+    pub cancel: &'a AtomicBool,
+    /// How long to keep trying to connect (shown in messages).
+    pub wait_limit: Duration,
+}
+
+fn vbox(error: crate::hypervisor::VBoxError) -> String {
+    error.to_string()
+}
+
+impl GuestAccess<'_> {
+    /// The VirtualBox name or UUID to address a lab VM by (UUID once known).
+    pub fn handle(&self, vm: &Vm) -> String {
+        self.context
+            .lock()
+            .ok()
+            .and_then(|context| context.uuids.get(&vm.name).cloned())
+            .unwrap_or_else(|| vm.vbox_name.clone())
+    }
+
+    /// Where the VM's SSH server is; for DHCP-leased addresses, asks the guest properties.
+    pub fn ssh_address(&self, vm: &Vm) -> Result<Option<SocketAddr>, String> {
+        let port = self
+            .lab
+            .image(&vm.image)
+            .map_or(22, |image| image.login.port);
+        match &vm.ssh {
+            SshRoute::Address { ip, .. } => Ok(Some(SocketAddr::new(IpAddr::V4(*ip), port))),
+            SshRoute::Forward {
+                host_port: Some(host_port),
+                ..
+            } => Ok(Some(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                *host_port,
+            ))),
+            SshRoute::Forward {
+                host_port: None, ..
+            } => {
+                let forwarded = self
+                    .context
+                    .lock()
+                    .ok()
+                    .and_then(|context| context.ssh_ports.get(&vm.name).copied());
+                Ok(forwarded.map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)))
+            }
+            SshRoute::Leased { slot, .. } => {
+                let known = self.context.lock().ok().and_then(|context| {
+                    context.facts.leases.get(&(vm.name.clone(), *slot)).copied()
+                });
+                if let Some(ip) = known {
+                    return Ok(Some(SocketAddr::new(IpAddr::V4(ip), port)));
+                }
+                let mac =
+                    self.context.lock().ok().and_then(|context| {
+                        context.facts.macs.get(&(vm.name.clone(), *slot)).copied()
+                    });
+                let Some(mac) = mac else { return Ok(None) };
+                let ip = self.leased_address(vm, mac)?;
+                if let (Some(ip), Ok(mut context)) = (ip, self.context.lock()) {
+                    context.facts.leases.insert((vm.name.clone(), *slot), ip);
+                }
+                Ok(ip.map(|ip| SocketAddr::new(IpAddr::V4(ip), port)))
+            }
+        }
+    }
+
+    /// The address Guest Additions report for the adapter with `mac` (matched by MAC, as the
+    /// guest numbers its interfaces its own way).
+    fn leased_address(&self, vm: &Vm, mac: MacAddress) -> Result<Option<Ipv4Addr>, String> {
+        let handle = self.handle(vm);
+        let count = self
+            .vbox
+            .guest_property(&handle, "/VirtualBox/GuestInfo/Net/Count")
+            .map_err(vbox)?
+            .and_then(|count| count.parse::<u32>().ok())
+            .unwrap_or(0);
+        for index in 0..count {
+            let found = self
+                .vbox
+                .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/MAC"))
+                .map_err(vbox)?;
+            if found.as_deref().map(str::to_uppercase) == Some(mac.to_vbox()) {
+                return Ok(self
+                    .vbox
+                    .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/V4/IP"))
+                    .map_err(vbox)?
+                    .and_then(|ip| ip.parse().ok()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn target(&self, vm: &Vm, address: SocketAddr) -> Result<SshTarget, String> {
+        let credentials = self
+            .credentials
+            .get(&vm.image)
+            .cloned()
+            .ok_or_else(|| format!("no credentials for image `{}`", vm.image))?;
+        let uuid = self
+            .context
+            .lock()
+            .ok()
+            .and_then(|context| context.uuids.get(&vm.name).cloned());
+        let pinned_key = uuid
+            .and_then(|uuid| self.host_keys.get(&uuid))
+            .map(|pinned| pinned.key);
+        Ok(SshTarget {
+            vm: vm.name.clone(),
+            address,
+            credentials,
+            pinned_key,
+        })
+    }
+
+    /// Connects to a VM's SSH server, retrying with backoff until `deadline`; pins the host
+    /// key on first contact. Fails fast when the VM stops running.
+    pub fn connect(&self, vm: &Vm, deadline: Instant) -> Result<Box<dyn Session>, String> {
+        let mut pause = Duration::from_millis(200);
+        let mut last_error;
+        let mut last_state_check = Instant::now();
+        loop {
+            if self.cancel.load(Ordering::SeqCst) {
+                return Err(RemoteError::Interrupted.to_string());
+            }
+            match self.ssh_address(vm)? {
+                None => last_error = "the VM has not reported an address yet".to_string(),
+                Some(address) => {
+                    let target = self.target(vm, address)?;
+                    match self.connector.connect(&target, Duration::from_secs(10)) {
+                        Ok(session) => {
+                            self.pin(vm, &target, session.as_ref())?;
+                            return Ok(session);
+                        }
+                        Err(
+                            error @ (RemoteError::HostKeyChanged { .. }
+                            | RemoteError::Authentication { .. }),
+                        ) => return Err(error.to_string()),
+                        Err(error) => last_error = error.to_string(),
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "`{}` did not answer SSH within {} s; last error: {last_error}",
+                    vm.name,
+                    self.wait_limit.as_secs()
+                ));
+            }
+            if last_state_check.elapsed() > Duration::from_secs(3) {
+                last_state_check = Instant::now();
+                if let Some((state, _)) = self.vbox.power_state(&self.handle(vm)).map_err(vbox)?
+                    && state != PowerState::Running
+                {
+                    return Err(format!(
+                        "`{}` stopped while labctl waited for SSH (state: {}); last error: {last_error}",
+                        vm.name,
+                        state.as_str()
+                    ));
+                }
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    fn pin(&self, vm: &Vm, target: &SshTarget, session: &dyn Session) -> Result<(), String> {
+        if target.pinned_key.is_some() {
+            return Ok(());
+        }
+        let Some(uuid) = self
+            .context
+            .lock()
+            .ok()
+            .and_then(|context| context.uuids.get(&vm.name).cloned())
+        else {
+            return Ok(());
+        };
+        self.host_keys
+            .set(
+                &uuid,
+                Some(PinnedKey {
+                    vm: vm.name.clone(),
+                    key: session.host_key(),
+                }),
+            )
+            .map_err(|error| format!("cannot pin the host key of `{}`: {error}", vm.name))
+    }
+}
+
+impl GuestAccess<'_> {
+    /// The address of `vm` on `network` (or on its SSH network): a fixed one, or its DHCP lease
+    /// as the guest reports it.
+    pub fn address_of(&self, vm: &Vm, network: Option<&str>) -> Result<Ipv4Addr, String> {
+        let nic = match network {
+            Some(network) => vm
+                .nic_on(network)
+                .ok_or_else(|| format!("`{}` has no NIC on network `{network}`", vm.name))?,
+            None => match &vm.ssh {
+                SshRoute::Address { network, .. } | SshRoute::Leased { network, .. } => vm
+                    .nic_on(network)
+                    .ok_or_else(|| format!("`{}` has no NIC on network `{network}`", vm.name))?,
+                SshRoute::Forward { .. } => {
+                    return vm
+                        .nics
+                        .iter()
+                        .find_map(|nic| nic.ip)
+                        .ok_or_else(|| format!("`{}` is reached only through a NAT port forward: it has no address the host can reach", vm.name));
+                }
+            },
+        };
+        if let Some(ip) = nic.ip {
+            return Ok(ip);
+        }
+        if matches!(
+            self.lab.network(&nic.network).map(|network| &network.kind),
+            Some(NetworkKind::Nat)
+        ) {
+            return Ok(Ipv4Addr::new(10, 0, 2, 15));
+        }
+        let known = self.context.lock().ok().and_then(|context| {
+            context
+                .facts
+                .leases
+                .get(&(vm.name.clone(), nic.slot))
+                .copied()
+        });
+        if let Some(ip) = known {
+            return Ok(ip);
+        }
+        let mac = self
+            .context
+            .lock()
+            .ok()
+            .and_then(|context| {
+                context
+                    .facts
+                    .macs
+                    .get(&(vm.name.clone(), nic.slot))
+                    .copied()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "the MAC of `{}` adapter {} is not known (is the VM created?)",
+                    vm.name, nic.slot
+                )
+            })?;
+        let ip = self.leased_address(vm, mac)?.ok_or_else(|| {
+            format!(
+                "`{}` has not reported an address on network `{}` yet",
+                vm.name, nic.network
+            )
+        })?;
+        if let Ok(mut context) = self.context.lock() {
+            context.facts.leases.insert((vm.name.clone(), nic.slot), ip);
+        }
+        Ok(ip)
+    }
+
+    /// Fills in the leased addresses of every DHCP adapter that VirtualBox reports, for
+    /// templates that use them.
+    pub fn learn_leases(&self) {
+        for vm in &self.lab.vms {
+            for nic in vm.nics.iter().filter(|nic| nic.ip.is_none()) {
+                let network = self.lab.network(&nic.network).map(|network| &network.kind);
+                if matches!(
+                    network,
+                    Some(
+                        NetworkKind::HostOnly { dhcp: Some(_), .. }
+                            | NetworkKind::NatNetwork { dhcp: Some(_), .. }
+                    )
+                ) {
+                    let _ = self.address_of(vm, Some(&nic.network));
+                }
+            }
+        }
+    }
+
+    /// Runs a command on a VM as its login user (a short-lived connection).
+    pub fn run(
+        &self,
+        vm: &Vm,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<crate::remote::ExecOutput, String> {
+        let mut session =
+            self.connect(vm, Instant::now() + timeout.min(Duration::from_secs(30)))?;
+        session
+            .exec(command, &[], timeout, &mut |_| {})
+            .map_err(|error| error.to_string())
+    }
+}
