@@ -104,6 +104,78 @@ pub struct UpArgs {
     pub boot_timeout: u64,
 }
 
+/// Arguments of `verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The lab.
+    #[command(flatten)]
+    pub lab: LabArg,
+    /// Run the checks of this file (an instructor's rubric: `[[checks]]` tables) instead of the
+    /// lab file's.
+    #[arg(long, value_name = "FILE")]
+    pub checks: Option<PathBuf>,
+    /// Run only the checks with these names.
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Write a JUnit XML report.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a Gradescope `results.json`.
+    #[arg(long, value_name = "PATH")]
+    pub gradescope: Option<PathBuf>,
+    /// Print TAP (version 14) on stdout instead of lines for people.
+    #[arg(long, conflicts_with = "json")]
+    pub tap: bool,
+    /// Checks run at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+}
+
+/// Arguments of `provision`.
+#[derive(Debug, Clone, Args)]
+pub struct ProvisionArgs {
+    /// The lab file, then VMs (or replica groups) to provision; none means every VM.
+    #[arg(value_name = "FILE_OR_VM")]
+    pub items: Vec<String>,
+    /// Run every step again, even those that ran with their current content.
+    #[arg(long)]
+    pub force: bool,
+    /// Stop starting new VMs after the first failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// VMs provisioned at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+}
+
+/// Arguments of `exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// The lab file, then the VM (or VMs, or replica groups) to run the command on.
+    #[arg(value_name = "FILE_OR_VM")]
+    pub items: Vec<String>,
+    /// Run on every VM of the lab, in parallel.
+    #[arg(long)]
+    pub all: bool,
+    /// Seconds the command may run.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+    /// The command, after `--`; it runs through the login user's shell.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Arguments of `ssh`.
+#[derive(Debug, Clone, Args)]
+pub struct SshArgs {
+    /// The lab file, then the VM.
+    #[arg(value_name = "FILE_OR_VM", required = true)]
+    pub items: Vec<String>,
+    /// A command to run instead of an interactive shell (after `--`).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
 /// What `snapshot` does.
 #[derive(Debug, Clone, Subcommand)]
 pub enum SnapshotCommand {
@@ -158,6 +230,14 @@ pub enum Command {
     /// Bring the lab up: networks, appliance import, linked clones, boot, SSH, provisioning.
     /// Only what is missing or different is done.
     Up(UpArgs),
+    /// Run the lab's checks (or a rubric's) and grade them; exit 1 when some fail.
+    Verify(VerifyArgs),
+    /// Run provisioning steps that have not run with their current content (all with --force).
+    Provision(ProvisionArgs),
+    /// Run a command on VMs over SSH; its exit status is passed through.
+    Exec(ExecArgs),
+    /// Open an SSH session to a VM (the pinned host key is required).
+    Ssh(SshArgs),
     /// Show each VM's state, addresses, MACs, ownership and drift from the lab file.
     Status(TargetArgs),
     /// Shut VMs down (ACPI, then power off after a timeout).

@@ -3,27 +3,87 @@
 itself registered in the discovery service (etcd) while it runs.
 
 Configuration comes from the environment (/etc/default/microservice, written by labctl):
-REPLICA (this replica's name), ADDRESS (its address), PORT, DISCOVERY (etcd's client URL),
-SERVICE (the service name registered under /services/<SERVICE>/).
+REPLICA (this replica's name), ADDRESS (its address on the lab network), PORT, DISCOVERY
+(etcd's client URL), SERVICE (the service name registered under /services/<SERVICE>/) and
+HOSTNAME_AT_PROVISION (the machine's host name when it was provisioned).
+
+Registration: a lease with a TTL of TTL seconds is granted, the key /services/<SERVICE>/<REPLICA>
+is written with that lease (value: {"address", "port", "replica"}), and the lease is kept alive
+every TTL/3 seconds. Stopping the service revokes the lease, so the instance leaves at once; a
+replica that dies without saying so (power cut, network gone) leaves when its lease expires.
+The watcher on the balancer sees both and rewrites HAProxy's backends.
+
+A machine cloned from a provisioned replica (e.g. `labctl clone web3 web4`) carries that
+replica's configuration: if the host name or the address differs from what was provisioned,
+the replica takes the machine's own host name (and address) instead of registering as a
+duplicate of its parent.
 """
 import base64
 import json
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 from flask import Flask, jsonify
 
-REPLICA = os.environ.get("REPLICA", "unknown")
-ADDRESS = os.environ.get("ADDRESS", "127.0.0.1")
+SERVICE = os.environ.get("SERVICE", "web")
 PORT = int(os.environ.get("PORT", "5000"))
 DISCOVERY = os.environ.get("DISCOVERY", "http://127.0.0.1:2379").rstrip("/")
-SERVICE = os.environ.get("SERVICE", "web")
+TTL = int(os.environ.get("TTL", "10"))
+
+
+def local_address_towards(url):
+    """The address this machine uses to reach `url` (no packet is sent: UDP connect only)."""
+    parsed = urllib.parse.urlsplit(url)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((parsed.hostname, parsed.port or 80))
+        return probe.getsockname()[0]
+
+
+def is_local(address):
+    """Whether `address` is assigned to one of this machine's interfaces."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((address, 0))
+        return True
+    except OSError:
+        return False
+
+
+def identity():
+    """(replica name, address) for this machine, detecting a clone of a provisioned replica."""
+    replica = os.environ.get("REPLICA") or socket.gethostname()
+    configured = os.environ.get("ADDRESS", "")
+    provisioned_host = os.environ.get("HOSTNAME_AT_PROVISION", "")
+    host = socket.gethostname()
+    cloned = bool(provisioned_host) and host != provisioned_host
+    if configured and not cloned:
+        # Not a clone by its name: wait (at boot) for the provisioned address to come up.
+        for _ in range(30):
+            if is_local(configured):
+                return replica, configured
+            time.sleep(1)
+    try:
+        address = local_address_towards(DISCOVERY)
+    except OSError:
+        address = configured or "127.0.0.1"
+    if cloned:
+        replica = host  # the clone's own name, not its parent's
+    elif configured and address != configured:
+        replica = f"{replica}-{address.replace('.', '-')}"  # same host name, another address
+    print(f"this machine is not the one provisioned as {os.environ.get('REPLICA')} "
+          f"({configured}): registering as {replica} ({address})", flush=True)
+    return replica, address
+
+
+REPLICA, ADDRESS = identity()
 KEY = f"/services/{SERVICE}/{REPLICA}"
-TTL = 10
 
 app = Flask(__name__)
 
@@ -35,7 +95,7 @@ def index():
 
 @app.route("/api")
 def api():
-    return jsonify(replica=REPLICA, address=ADDRESS, service=SERVICE)
+    return jsonify(replica=REPLICA, address=ADDRESS, port=PORT, service=SERVICE)
 
 
 @app.route("/health")
@@ -43,7 +103,15 @@ def health():
     return "ok\n"
 
 
+class QuietHealthChecks(logging.Filter):
+    """HAProxy checks /health every second: keep those out of the access log."""
+
+    def filter(self, record):
+        return "GET /health " not in record.getMessage()
+
+
 def etcd(path, body):
+    """POST to etcd's v3 JSON gateway (/v3/..., as served by etcd 3.4 and later)."""
     request = urllib.request.Request(
         f"{DISCOVERY}/v3/{path}",
         data=json.dumps(body).encode(),
@@ -63,36 +131,50 @@ class Registration:
     def __init__(self):
         self.lease = None
         self.stopped = threading.Event()
+        self.lock = threading.Lock()
 
     def register(self):
-        self.lease = etcd("lease/grant", {"TTL": TTL})["ID"]
+        lease = etcd("lease/grant", {"TTL": TTL})["ID"]
         value = json.dumps({"address": ADDRESS, "port": PORT, "replica": REPLICA})
-        etcd("kv/put", {"key": b64(KEY), "value": b64(value), "lease": self.lease})
-        print(f"registered {KEY} -> {ADDRESS}:{PORT}", flush=True)
+        etcd("kv/put", {"key": b64(KEY), "value": b64(value), "lease": lease})
+        self.lease = lease
+        print(f"registered {KEY} -> {ADDRESS}:{PORT} (lease {lease}, TTL {TTL}s)", flush=True)
 
     def run(self):
+        reported = False
         while not self.stopped.is_set():
             try:
-                if self.lease is None:
-                    self.register()
-                else:
-                    answer = etcd("lease/keepalive", {"ID": self.lease})
-                    if int(answer.get("result", {}).get("TTL", "0")) <= 0:
-                        self.lease = None
-                        continue
+                with self.lock:
+                    if self.stopped.is_set():
+                        break
+                    if self.lease is None:
+                        self.register()
+                    else:
+                        answer = etcd("lease/keepalive", {"ID": self.lease})
+                        if int(answer.get("result", {}).get("TTL", "0")) <= 0:
+                            print(f"lease {self.lease} expired; registering again", flush=True)
+                            self.lease = None
+                            continue
+                reported = False
             except Exception as error:  # the discovery service may not be up yet
-                print(f"discovery service not reachable: {error}", flush=True)
+                if not reported:
+                    print(f"discovery service not reachable: {error}", flush=True)
+                    reported = True
                 self.lease = None
+                self.stopped.wait(1)
+                continue
             self.stopped.wait(TTL / 3)
 
     def revoke(self):
         self.stopped.set()
-        if self.lease is not None:
-            try:
-                etcd("lease/revoke", {"ID": self.lease})
-                print(f"deregistered {KEY}", flush=True)
-            except Exception as error:
-                print(f"could not deregister: {error}", flush=True)
+        with self.lock:
+            if self.lease is not None:
+                try:
+                    etcd("lease/revoke", {"ID": self.lease})
+                    print(f"deregistered {KEY}", flush=True)
+                except Exception as error:
+                    print(f"could not deregister (the lease expires in {TTL}s): {error}", flush=True)
+                self.lease = None
 
 
 registration = Registration()
@@ -104,6 +186,7 @@ def stop(signum, frame):
 
 
 if __name__ == "__main__":
+    logging.getLogger("werkzeug").addFilter(QuietHealthChecks())
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=registration.run, daemon=True).start()

@@ -3,14 +3,24 @@
 service's instances in etcd and, whenever they change, renders HAProxy's configuration from
 its template and reloads HAProxy.
 
+It holds an etcd watch on /services/<SERVICE>/ (etcd's v3 JSON gateway streams one JSON object
+per line), so a replica that registers, deregisters or whose lease expires is seen at once; it
+also lists the instances again every RESYNC seconds and after any error, so a lost watch
+never leaves stale backends.
+
 Configuration (/etc/default/discovery-watch): DISCOVERY (etcd's client URL), SERVICE,
-TEMPLATE (HAProxy configuration template), OUTPUT (HAProxy's configuration file).
+TEMPLATE (HAProxy configuration template; `$servers` is replaced with one `server` line per
+instance), OUTPUT (HAProxy's configuration file).
+
+`discovery-watch.py --once` renders the configuration once and exits without reloading.
 """
 import base64
 import json
 import os
 import string
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
 
@@ -18,41 +28,76 @@ DISCOVERY = os.environ.get("DISCOVERY", "http://127.0.0.1:2379").rstrip("/")
 SERVICE = os.environ.get("SERVICE", "web")
 TEMPLATE = os.environ.get("TEMPLATE", "/etc/haproxy/haproxy.cfg.tmpl")
 OUTPUT = os.environ.get("OUTPUT", "/etc/haproxy/haproxy.cfg")
+RESYNC = float(os.environ.get("RESYNC", "5"))
 PREFIX = f"/services/{SERVICE}/"
+RANGE_END = PREFIX[:-1] + chr(ord(PREFIX[-1]) + 1)
+
+changed = threading.Event()
+
+
+def log(message):
+    print(message, flush=True)
 
 
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-def instances():
-    """The registered instances as sorted (name, address, port) tuples."""
-    range_end = PREFIX[:-1] + chr(ord(PREFIX[-1]) + 1)
+def post(path, body, timeout):
     request = urllib.request.Request(
-        f"{DISCOVERY}/v3/kv/range",
-        data=json.dumps({"key": b64(PREFIX), "range_end": b64(range_end)}).encode(),
+        f"{DISCOVERY}/v3/{path}",
+        data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
+def instances():
+    """The registered instances as sorted (name, address, port) tuples, and the revision."""
+    with post("kv/range", {"key": b64(PREFIX), "range_end": b64(RANGE_END)}, 5) as response:
         answer = json.load(response)
     found = []
     for kv in answer.get("kvs", []):
         name = base64.b64decode(kv["key"]).decode()[len(PREFIX):]
-        value = json.loads(base64.b64decode(kv["value"]).decode())
-        found.append((name, value["address"], int(value["port"])))
-    return sorted(found)
+        try:
+            value = json.loads(base64.b64decode(kv.get("value", "")).decode())
+            found.append((name, value["address"], int(value["port"])))
+        except (ValueError, KeyError, TypeError):
+            log(f"ignoring {PREFIX}{name}: its value is not {{address, port}} JSON")
+    revision = int(answer.get("header", {}).get("revision", "0"))
+    return sorted(found), revision
+
+
+def watch():
+    """Wakes the main loop on every change under PREFIX; reconnects when the stream ends."""
+    while True:
+        try:
+            body = {"create_request": {"key": b64(PREFIX), "range_end": b64(RANGE_END)}}
+            # The stream stays open; a read timeout just means nothing changed for a while.
+            with post("watch", body, 60) as stream:
+                for line in stream:
+                    result = json.loads(line).get("result", {})
+                    if result.get("events") or result.get("canceled"):
+                        changed.set()
+                    if result.get("canceled"):
+                        break
+        except Exception:
+            changed.set()  # list again; the main loop reports why etcd cannot be reached
+            time.sleep(1)
 
 
 def render(found):
     with open(TEMPLATE) as handle:
         template = string.Template(handle.read())
     servers = "\n".join(
-        f"    server {name} {address}:{port} check inter 1s fall 2 rise 1" for name, address, port in found
+        f"    server {name} {address}:{port} check inter 1s fall 2 rise 1"
+        for name, address, port in found
     ) or "    # no instance registered"
     return template.substitute(servers=servers)
 
 
-def apply(config):
+def apply(config, reload=True):
+    """Writes the configuration if it changed, checks it, and reloads HAProxy."""
     current = None
     if os.path.exists(OUTPUT):
         with open(OUTPUT) as handle:
@@ -61,25 +106,57 @@ def apply(config):
         return False
     with open(OUTPUT + ".new", "w") as handle:
         handle.write(config)
+    check = subprocess.run(
+        ["/usr/sbin/haproxy", "-c", "-q", "-f", OUTPUT + ".new"], capture_output=True, text=True
+    )
+    if check.returncode != 0:
+        log(f"rendered configuration is invalid, keeping the old one: {check.stderr.strip()}")
+        return False
     os.replace(OUTPUT + ".new", OUTPUT)
-    subprocess.run(["systemctl", "reload-or-restart", "haproxy"], check=False)
+    if reload:
+        subprocess.run(["systemctl", "reload-or-restart", "haproxy"], check=False)
     return True
 
 
+def once():
+    """Renders the configuration from what etcd lists now, without reloading HAProxy (used
+    before HAProxy's first start, so that it starts with the current backends)."""
+    found, revision = instances()
+    names = ", ".join(name for name, _, _ in found) or "none"
+    apply(render(found), reload=False)
+    log(f"{OUTPUT} rendered (etcd revision {revision}): {names}")
+
+
 def main():
+    threading.Thread(target=watch, daemon=True).start()
     last = None
+    unreachable = False
     while True:
+        changed.clear()
         try:
-            found = instances()
+            found, revision = instances()
+            if unreachable:
+                log("discovery service reachable again")
+                unreachable = False
             if found != last:
+                names = ", ".join(name for name, _, _ in found) or "none"
                 if apply(render(found)):
-                    names = ", ".join(name for name, _, _ in found) or "none"
-                    print(f"backends changed: {names}; haproxy reloaded", flush=True)
+                    log(f"backends changed (etcd revision {revision}): {names}; haproxy reloaded")
+                else:
+                    log(f"backends (etcd revision {revision}): {names}")
                 last = found
         except Exception as error:
-            print(f"discovery service not reachable: {error}", flush=True)
-        time.sleep(1)
+            if not unreachable:
+                log(f"discovery service not reachable: {error}")
+                unreachable = True
+            last = None
+            time.sleep(1)
+            continue
+        changed.wait(RESYNC)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--once"]:
+        once()
+    else:
+        main()

@@ -4,17 +4,20 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::Ui;
 use crate::cli::LabArg;
 use crate::error::Error;
+use crate::exec::{GuestAccess, RuntimeContext};
 use crate::hypervisor::inventory::NETWORK_OWNER_PREFIX;
 use crate::hypervisor::locate::{ProcessEnvironment, locate};
 use crate::hypervisor::{Inventory, InventoryScope, ProcessRunner, VBoxManage};
 use crate::lab::Lab;
 use crate::lab::model::{ImageSource, NetworkKind, Password, PrivateKey};
-use crate::remote::{Credentials, KeyMaterial, Secret};
+use crate::remote::{Connector, Credentials, KeyMaterial, Secret};
 use crate::state::{LabLock, LabState};
 
 /// A lab opened against VirtualBox.
@@ -163,6 +166,44 @@ impl LabSession {
             );
         }
         Ok(all)
+    }
+
+    /// How to reach the lab's guests: credentials, pinned host keys, and what is known of the
+    /// running lab.
+    pub fn guest_access<'a>(
+        &'a self,
+        connector: &'a dyn Connector,
+        context: RuntimeContext,
+        cancel: &'a AtomicBool,
+        wait_limit: Duration,
+    ) -> Result<GuestAccess<'a>, Error> {
+        Ok(GuestAccess {
+            lab: &self.lab,
+            vbox: &self.vbox,
+            connector,
+            credentials: self.credentials()?,
+            context: Mutex::new(context),
+            host_keys: self.state.host_keys(),
+            cancel,
+            wait_limit,
+        })
+    }
+
+    /// The secret values of the lab's credentials, to keep out of every report.
+    pub fn secrets(&self) -> Vec<String> {
+        let Ok(credentials) = self.credentials() else {
+            return Vec::new();
+        };
+        let mut secrets = Vec::new();
+        for login in credentials.values() {
+            if let Some(password) = &login.password {
+                secrets.push(password.expose().to_string());
+            }
+            if let Some(KeyMaterial::Text(key)) = &login.key {
+                secrets.push(key.expose().to_string());
+            }
+        }
+        secrets
     }
 
     /// Where labctl puts this lab's VMs: `<machine folder>/labctl/<lab>`.

@@ -4,11 +4,15 @@
 
 mod clone;
 mod destroy;
+mod exec;
 mod halt;
 mod lab_session;
+mod provision;
 mod snapshot;
+mod ssh;
 mod status;
 mod up;
+mod verify;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -22,7 +26,7 @@ use crate::cli::{Cli, ColorChoice, Command, GraphFormat, LabArg, Shell, Snapshot
 use crate::error::Error;
 use crate::exit_code;
 use crate::hypervisor::Inventory;
-use crate::lab::model::ImageSource;
+use crate::lab::model::{ImageSource, Vm};
 use crate::lab::{self, Lab, LabFiles, Loaded};
 use crate::plan::{self, Intent};
 use crate::report::{diagnostics, plan_view, topology};
@@ -33,6 +37,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(code) = ssh::answer_askpass(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -122,6 +130,10 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
         Command::Plan { lab, offline } => plan(ui, lab, *offline),
         Command::Graph { lab, format } => graph(ui, lab, *format),
         Command::Up(args) => up::up(ui, args),
+        Command::Verify(args) => verify::verify(ui, args),
+        Command::Provision(args) => provision::provision(ui, args),
+        Command::Exec(args) => exec::exec(ui, args),
+        Command::Ssh(args) => ssh::ssh(ui, args),
         Command::Status(targets) => status::status(ui, targets),
         Command::Halt { targets, timeout } => halt::halt(ui, targets, *timeout),
         Command::Destroy { targets, yes } => destroy::destroy(ui, targets, *yes),
@@ -192,6 +204,33 @@ pub(crate) fn split_targets(items: &[String], images: &[String]) -> (LabArg, Vec
         },
         vms,
     )
+}
+
+/// The lab's VMs named by `names` (VM names or replica groups), in lab order; an unknown name
+/// is a usage error with a suggestion.
+pub(crate) fn select_vms<'a>(lab: &'a Lab, names: &[String]) -> Result<Vec<&'a Vm>, Error> {
+    let mut known: Vec<String> = lab.vms.iter().map(|vm| vm.name.clone()).collect();
+    for vm in &lab.vms {
+        if !known.contains(&vm.group) {
+            known.push(vm.group.clone());
+        }
+    }
+    for name in names {
+        if !known.contains(name) {
+            let hint = lab::suggest::did_you_mean(name, &known)
+                .map(|hint| format!("; {hint}"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!(
+                "lab `{}` has no VM or replica group `{name}`{hint}",
+                lab.name
+            )));
+        }
+    }
+    Ok(lab
+        .vms
+        .iter()
+        .filter(|vm| names.contains(&vm.name) || names.contains(&vm.group))
+        .collect())
 }
 
 /// Reads files through `std::fs`, for validation.

@@ -10,7 +10,7 @@ use super::lab_session::LabSession;
 use super::{Ui, cancel_flag};
 use crate::cli::UpArgs;
 use crate::error::Error;
-use crate::exec::{DiskFiles, Event, ExecOptions, GuestAccess, LabRunner, RuntimeContext, execute};
+use crate::exec::{DiskFiles, Event, ExecOptions, LabRunner, RuntimeContext, execute};
 use crate::exit_code;
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
@@ -63,22 +63,12 @@ pub(crate) fn run_plan(
     boot_timeout: Duration,
 ) -> Result<u8, Error> {
     let cancel: &AtomicBool = cancel_flag();
-    let credentials = session.credentials()?;
     let connector = crate::remote::Ssh2Connector;
     let runner = LabRunner {
         lab: &session.lab,
         vbox: &session.vbox,
         state: &session.state,
-        guests: GuestAccess {
-            lab: &session.lab,
-            vbox: &session.vbox,
-            connector: &connector,
-            credentials,
-            context: Mutex::new(context),
-            host_keys: session.state.host_keys(),
-            cancel,
-            wait_limit: boot_timeout,
-        },
+        guests: session.guest_access(&connector, context, cancel, boot_timeout)?,
         files: &DiskFiles,
         basefolder: session.basefolder()?,
         boot_timeout,

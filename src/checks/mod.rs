@@ -3,7 +3,9 @@
 
 pub mod balancer;
 pub mod probes;
+pub mod verification;
 pub mod verifier;
 
 pub use probes::{HostProbes, HttpResponse, Probes};
+pub use verification::{Verification, total_score};
 pub use verifier::{CheckResult, Verifier};

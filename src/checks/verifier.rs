@@ -17,6 +17,7 @@ use crate::lab::Lab;
 use crate::lab::facts::{lab_context, render, vm_context};
 use crate::lab::model::{Check, CheckKind, Identify, TemplateText, Vm};
 use crate::lab::raw::Visibility;
+use crate::lab::source::Sources;
 use crate::provision::{Guest, detect_privilege};
 use crate::remote::guest_shell::quote;
 
@@ -55,6 +56,8 @@ pub struct Verifier<'a> {
     pub guests: &'a GuestAccess<'a>,
     /// Probes from the host.
     pub probes: &'a dyn Probes,
+    /// The files the checks were read from (the lab file, a rubric), for their locations.
+    pub sources: &'a Sources,
     /// Checks at once.
     pub jobs: usize,
     /// Set on Ctrl-C.
@@ -198,7 +201,6 @@ impl Verifier<'_> {
             }
         }
         let (line, column) = self
-            .lab
             .sources
             .line_col(check.span.file, check.span.range.start);
         CheckResult {
@@ -212,10 +214,7 @@ impl Verifier<'_> {
             attempts,
             seconds: started.elapsed().as_secs_f64(),
             visibility: check.visibility,
-            location: format!(
-                "{}:{line}:{column}",
-                self.lab.sources.get(check.span.file).name
-            ),
+            location: format!("{}:{line}:{column}", self.sources.get(check.span.file).name),
         }
     }
 

@@ -1,7 +1,12 @@
 //! Reporters: turn results (diagnostics, plans, topology, events, check outcomes) into text
 //! for people and formats for machines. They render; they decide nothing.
 
+pub mod check_report;
 pub mod diagnostics;
+pub mod github;
+pub mod gradescope;
+pub mod junit;
 pub mod plan_view;
 pub mod progress;
+pub mod tap;
 pub mod topology;
