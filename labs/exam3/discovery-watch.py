@@ -17,6 +17,7 @@ instance), OUTPUT (HAProxy's configuration file).
 import base64
 import json
 import os
+import signal
 import string
 import subprocess
 import sys
@@ -29,6 +30,7 @@ SERVICE = os.environ.get("SERVICE", "web")
 TEMPLATE = os.environ.get("TEMPLATE", "/etc/haproxy/haproxy.cfg.tmpl")
 OUTPUT = os.environ.get("OUTPUT", "/etc/haproxy/haproxy.cfg")
 RESYNC = float(os.environ.get("RESYNC", "5"))
+PIDFILE = os.environ.get("PIDFILE", "/run/haproxy.pid")  # Debian's haproxy.service: -p /run/haproxy.pid
 PREFIX = f"/services/{SERVICE}/"
 RANGE_END = PREFIX[:-1] + chr(ord(PREFIX[-1]) + 1)
 
@@ -114,8 +116,23 @@ def apply(config, reload=True):
         return False
     os.replace(OUTPUT + ".new", OUTPUT)
     if reload:
-        subprocess.run(["systemctl", "reload-or-restart", "haproxy"], check=False)
+        reload_haproxy()
     return True
+
+
+def reload_haproxy():
+    """Reloads HAProxy as its unit's ExecReload does (SIGUSR2 to the master process, after the
+    configuration check above): the new worker takes the new backends within milliseconds and
+    the old one finishes its connections. Without a running master, systemctl starts it."""
+    try:
+        with open(PIDFILE) as handle:
+            master = int(handle.read().split()[0])
+        with open(f"/proc/{master}/cmdline", "rb") as handle:
+            if b"haproxy" not in handle.read():
+                raise ProcessLookupError(master)
+        os.kill(master, signal.SIGUSR2)
+    except (OSError, ValueError, IndexError):
+        subprocess.run(["systemctl", "reload-or-restart", "haproxy"], check=False)
 
 
 def once():

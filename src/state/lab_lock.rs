@@ -80,10 +80,7 @@ impl LabLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&holder_path)
-                    .ok()
-                    .and_then(|text| serde_json::from_str::<Holder>(&text).ok());
-                return Err(match holder {
+                return Err(match current_holder(&holder_path) {
                     Some(holder) => LockError::Held {
                         lab: lab.to_string(),
                         holder,
@@ -126,6 +123,40 @@ impl LabLock {
             holder_path,
             took_over,
         })
+    }
+}
+
+/// Who holds a taken lock. The holder writes its name just after taking the lock, so a
+/// missing name, or one left by a process that has died, is waited for briefly.
+fn current_holder(holder_path: &Path) -> Option<Holder> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let holder = std::fs::read_to_string(holder_path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Holder>(&text).ok())
+            .filter(|holder| process_alive(holder.pid));
+        if holder.is_some() || std::time::Instant::now() >= deadline {
+            return holder;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// True when a process with this id exists.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks that the process exists and may be signalled.
+        let sent = unsafe { libc::kill(pid, 0) };
+        sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 

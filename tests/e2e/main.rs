@@ -1,0 +1,6 @@
+//! End-to-end tests of labctl on the simulated VirtualBox (vboxsim): real guests, real sshd,
+//! real services, driven only through labctl's command line. They need root and what
+//! scripts/setup installs; without them they fail saying what is missing.
+
+mod bringup;
+mod world;
