@@ -645,7 +645,6 @@ fn plan_networks<'a>(
                         .find(|candidate| &candidate.name == name),
                     None => inventory.host_only_with(*host),
                 };
-                let mut created = false;
                 match existing {
                     None => {
                         let id = plan.push(
@@ -658,7 +657,6 @@ fn plan_networks<'a>(
                             Vec::new(),
                         );
                         actions.ready.insert(network.name.as_str(), id);
-                        created = true;
                     }
                     Some(found)
                         if found.ip != Some(*host) || found.netmask != Some(cidr.netmask()) =>
@@ -683,6 +681,8 @@ fn plan_networks<'a>(
                     Some(_) => {}
                 }
                 if let Some(dhcp) = dhcp {
+                    // Creating a host-only interface makes no DHCP server, so a missing one is
+                    // always added (also when a killed run created the interface but not it).
                     let observed =
                         existing.and_then(|found| inventory.dhcp_of(&found.network_name));
                     push_dhcp(
@@ -692,7 +692,7 @@ fn plan_networks<'a>(
                         *dhcp,
                         cidr.netmask(),
                         observed,
-                        created,
+                        true,
                         &fixed,
                     );
                 }

@@ -3,4 +3,5 @@
 //! scripts/setup installs; without them they fail saying what is missing.
 
 mod bringup;
+mod crash;
 mod world;

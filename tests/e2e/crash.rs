@@ -1,0 +1,152 @@
+//! Crash safety: `up` killed with SIGKILL at random points, each time followed by an `up` that
+//! converges and a `destroy` that leaves no VM, disk or network behind.
+
+use std::time::{Duration, Instant};
+
+use crate::world::{World, finish};
+
+fn lab() -> &'static str {
+    r#"
+[lab]
+name = "crash"
+
+[images.base]
+ova = "base.ova"
+user = "student"
+password_env = "LAB_PASSWORD"
+
+[networks.lab]
+type = "hostonly"
+cidr = "192.168.56.0/24"
+
+[networks.back]
+type = "natnetwork"
+cidr = "10.30.0.0/24"
+
+[defaults]
+provision = [{ run = "hostname > /tmp/me" }, { text = "hello\n", to = "/tmp/hello" }]
+
+[vms.node]
+count = 2
+nics = [{ net = "lab", ip = "192.168.56.51" }, { net = "back" }]
+
+[vms.edge]
+nics = [{ net = "lab", ip = "192.168.56.50" }]
+after = ["node"]
+"#
+}
+
+/// A small deterministic generator (xorshift), seeded from the clock and printed, so a failing
+/// run can be replayed with LABCTL_KILL_SEED.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn assert_converged(world: &World, round: usize, delay: u64) {
+    let mut vms = world.vm_names();
+    vms.sort();
+    assert_eq!(
+        vms,
+        [
+            "crash-edge",
+            "crash-master-base",
+            "crash-node1",
+            "crash-node2"
+        ],
+        "round {round} (killed after {delay} ms): the lab's VMs and nothing else"
+    );
+    let answered = world.labctl(&["exec", "lab.toml", "--all", "--", "cat /tmp/me /tmp/hello"]);
+    answered.expect(
+        0,
+        &format!("round {round}: every VM answers and is provisioned"),
+    );
+    for vm in ["crash-node1", "crash-node2"] {
+        assert!(
+            answered.stdout.contains(vm),
+            "round {round}: {}",
+            answered.stdout
+        );
+    }
+}
+
+fn assert_nothing_left(world: &World, round: usize, delay: u64) {
+    let vms = world.vm_names();
+    assert!(
+        vms.is_empty(),
+        "round {round} (killed after {delay} ms): VMs left: {vms:?}"
+    );
+    for list in ["hostonlyifs", "natnets", "dhcpservers"] {
+        let listed = world.vbox_ok(&["list", list]);
+        let names: Vec<&str> = listed
+            .lines()
+            .filter(|line| line.starts_with("Name:") || line.starts_with("NetworkName:"))
+            .collect();
+        assert!(
+            names.is_empty(),
+            "round {round} (killed after {delay} ms): {list} left: {listed}"
+        );
+    }
+    let files: Vec<String> = world
+        .machine_files()
+        .into_iter()
+        .filter(|file| file.starts_with("labctl/"))
+        .collect();
+    assert!(
+        files.is_empty(),
+        "round {round} (killed after {delay} ms): files left: {files:?}"
+    );
+}
+
+#[test]
+fn up_killed_at_random_points_converges_and_destroys_cleanly() {
+    let world = World::new("kill");
+    world.write("lab.toml", lab());
+    let began = Instant::now();
+    world
+        .labctl(&["up", "lab.toml"])
+        .expect(0, "a full up, to time it");
+    let full = began.elapsed().as_millis() as u64;
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+    assert_nothing_left(&world, 0, 0);
+
+    let seed = std::env::var("LABCTL_KILL_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |elapsed| elapsed.as_nanos() as u64 | 1)
+        });
+    eprintln!("kill test: seed {seed} (LABCTL_KILL_SEED replays it), full up {full} ms");
+    let mut random = Random(seed);
+    for round in 1..=20 {
+        let delay = random.next() % full.max(1);
+        let child = world.spawn_labctl(&["up", "lab.toml"], &[]);
+        std::thread::sleep(Duration::from_millis(delay));
+        // SAFETY: sending SIGKILL to the child this test started.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+        let killed = finish(child);
+        let again = world.labctl(&["up", "lab.toml"]);
+        again.expect(
+            0,
+            &format!(
+                "round {round}: up after a kill at {delay} ms (killed run said: {})",
+                killed.all()
+            ),
+        );
+        assert_converged(&world, round, delay);
+        world
+            .labctl(&["destroy", "lab.toml", "--yes"])
+            .expect(0, &format!("round {round}: destroy"));
+        assert_nothing_left(&world, round, delay);
+    }
+}
