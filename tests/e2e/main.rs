@@ -4,4 +4,5 @@
 
 mod bringup;
 mod crash;
+mod provisioning;
 mod world;
