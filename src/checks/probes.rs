@@ -253,7 +253,12 @@ impl Probes for HostProbes {
                 Ok(0) => break,
                 Ok(count) => {
                     raw.extend_from_slice(&buffer[..count]);
-                    if raw.windows(4).any(|window| window == b"\r\n\r\n") && raw.len() > 64 {
+                    // The head, and the first bytes of the body, which name the backend.
+                    let body_started = raw
+                        .windows(4)
+                        .position(|window| window == b"\r\n\r\n")
+                        .is_some_and(|end| raw.len() > end + 4);
+                    if body_started {
                         break;
                     }
                 }

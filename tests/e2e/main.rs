@@ -5,4 +5,5 @@
 mod bringup;
 mod crash;
 mod provisioning;
+mod verification;
 mod world;

@@ -301,12 +301,36 @@ fn shutdown() {
     reap();
 }
 
+/// `/usr/bin/systemctl` of a guest: the systemctl replacement, except that users other than
+/// root read the system's unit states from `/run` as they would from systemd (the replacement
+/// otherwise looks in a private folder of theirs when `/run` is not writable, and reports
+/// every service of the system as inactive). Changing a unit still needs root.
+fn systemctl_wrapper(replacement: &str) -> String {
+    format!(
+        r#"#!/usr/bin/python3
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
+systemctl = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(systemctl)
+if os.geteuid() != 0:
+    user_run = systemctl.get_RUN
+    systemctl.get_RUN = lambda root=False: "/run" if root and os.path.isdir("/run") else user_run(root)
+sys.argv[0] = "systemctl"
+sys.exit(systemctl.main())
+"#
+    )
+}
+
 fn build_root(cfg: &GuestConfig) -> Result<(), String> {
     mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "")?;
     mount("tmpfs", &cfg.additions_mnt, "tmpfs", 0, "mode=0755")?;
     let bin = format!("{}/usr/bin", cfg.additions_mnt);
     std::fs::create_dir_all(&bin).map_err(|e| format!("{bin}: {e}"))?;
-    let _ = std::os::unix::fs::symlink(&cfg.systemctl, format!("{bin}/systemctl"));
+    let wrapper = format!("{bin}/systemctl");
+    std::fs::write(&wrapper, systemctl_wrapper(&cfg.systemctl))
+        .map_err(|e| format!("{wrapper}: {e}"))?;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{wrapper}: {e}"))?;
     // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
     // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.
     mount(

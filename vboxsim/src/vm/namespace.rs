@@ -130,9 +130,11 @@ impl NamespaceGuest {
             serde_json::to_vec_pretty(&cfg).map_err(|e| e.to_string())?,
         )
         .map_err(|e| format!("{cfg_path}: {e}"))?;
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("guest-init")
+        // The VM process's own image, which stays usable even when the vboxsim file was replaced
+        // (rebuilt or upgraded) while the VM runs: a reset then still finds its guest's init.
+        let mut cmd = Command::new("/proc/self/exe");
+        cmd.arg0("vboxsim")
+            .arg("guest-init")
             .arg(&cfg_path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
