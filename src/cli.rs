@@ -176,6 +176,47 @@ pub struct SshArgs {
     pub command: Vec<String>,
 }
 
+/// What `scenario` does.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run a scenario's acts in order against its lab (brought up first when needed), with
+    /// the checks after each act; reports as `verify` does, one suite per act.
+    Run(ScenarioRunArgs),
+    /// Check a scenario file (and its lab) without touching VirtualBox.
+    Validate {
+        /// The scenario file.
+        file: PathBuf,
+        /// Use another appliance for an image of the lab, as NAME=PATH.
+        #[arg(long = "image", value_name = "NAME=PATH")]
+        images: Vec<String>,
+    },
+}
+
+/// Arguments of `scenario run`.
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioRunArgs {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Use another appliance for an image of the lab, as NAME=PATH.
+    #[arg(long = "image", value_name = "NAME=PATH")]
+    pub images: Vec<String>,
+    /// Write a JUnit XML report (a test suite per act).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a Gradescope `results.json`.
+    #[arg(long, value_name = "PATH")]
+    pub gradescope: Option<PathBuf>,
+    /// Print TAP (version 14) on stdout, a subtest per act.
+    #[arg(long, conflicts_with = "json")]
+    pub tap: bool,
+    /// Actions and checks run at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Seconds a VM may take to answer SSH after it starts.
+    #[arg(long, default_value_t = 300)]
+    pub boot_timeout: u64,
+}
+
 /// What `snapshot` does.
 #[derive(Debug, Clone, Subcommand)]
 pub enum SnapshotCommand {
@@ -270,6 +311,9 @@ pub enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Run or check a scenario: ordered acts on a running lab with checks after each.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Save, restore or list snapshots of the lab's VMs.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),

@@ -17,4 +17,5 @@ pub mod checks;
 pub mod exec;
 pub mod provision;
 pub mod remote;
+pub mod scenario;
 pub mod state;

@@ -13,6 +13,17 @@ use crate::exit_code;
 pub(crate) fn halt(ui: &Ui, targets: &TargetArgs, timeout: u64) -> Result<u8, Error> {
     let (lab_arg, names) = super::split_targets(&targets.items, &targets.images);
     let session = LabSession::open(ui, &lab_arg, Some("halt"))?;
+    super::select_vms(&session.lab, &names)?;
+    halt_vms(ui, &session, &names, timeout)
+}
+
+/// Shuts down the running VMs among `names` (VMs or groups; none means all), in parallel.
+pub(crate) fn halt_vms(
+    ui: &Ui,
+    session: &LabSession,
+    names: &[String],
+    timeout: u64,
+) -> Result<u8, Error> {
     let inventory = session.inventory(false)?;
     let lab = &session.lab;
     let running: Vec<(String, String)> = lab

@@ -48,6 +48,11 @@ impl LabSession {
     /// lab's lock (naming the holder when it is taken).
     pub fn open(ui: &Ui, arg: &LabArg, lock_for: Option<&str>) -> Result<Self, Error> {
         let lab = super::load_valid(ui, arg)?;
+        Self::for_lab(ui, lab, lock_for)
+    }
+
+    /// Opens an already loaded lab (a scenario's, with replicas added or removed).
+    pub fn for_lab(ui: &Ui, lab: Lab, lock_for: Option<&str>) -> Result<Self, Error> {
         let state = LabState::new(&lab.dir, &lab.name);
         let lock = match lock_for {
             Some(command) => {

@@ -8,6 +8,7 @@ mod exec;
 mod halt;
 mod lab_session;
 mod provision;
+mod scenario;
 mod snapshot;
 mod ssh;
 mod status;
@@ -22,7 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, ColorChoice, Command, GraphFormat, LabArg, Shell, SnapshotCommand};
+use crate::cli::{
+    Cli, ColorChoice, Command, GraphFormat, LabArg, ScenarioCommand, Shell, SnapshotCommand,
+};
 use crate::error::Error;
 use crate::exit_code;
 use crate::hypervisor::Inventory;
@@ -138,6 +141,10 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
         Command::Halt { targets, timeout } => halt::halt(ui, targets, *timeout),
         Command::Destroy { targets, yes } => destroy::destroy(ui, targets, *yes),
         Command::Clone { source, name, full } => clone::clone(ui, source, name, *full),
+        Command::Scenario(ScenarioCommand::Run(args)) => scenario::run(ui, args),
+        Command::Scenario(ScenarioCommand::Validate { file, images }) => {
+            scenario::validate(ui, file, images)
+        }
         Command::Snapshot(SnapshotCommand::Save { name, targets }) => {
             snapshot::save(ui, targets, name)
         }
@@ -304,7 +311,13 @@ pub(crate) fn load_valid(ui: &Ui, arg: &LabArg) -> Result<Lab, Error> {
             errors,
         });
     };
-    for image_override in &arg.images {
+    apply_images(&mut lab, &arg.images)?;
+    Ok(lab)
+}
+
+/// Points images at other appliances (`--image NAME=PATH`), leaving the lab file unchanged.
+pub(crate) fn apply_images(lab: &mut Lab, images: &[String]) -> Result<(), Error> {
+    for image_override in images {
         let Some((name, path)) = image_override.split_once('=') else {
             return Err(Error::Usage(format!(
                 "--image `{image_override}`: expected NAME=PATH"
@@ -321,7 +334,7 @@ pub(crate) fn load_valid(ui: &Ui, arg: &LabArg) -> Result<Lab, Error> {
         };
         image.source = ImageSource::Appliance(PathBuf::from(path));
     }
-    Ok(lab)
+    Ok(())
 }
 
 fn validate(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {

@@ -121,11 +121,42 @@ pub(crate) fn run_plan(
 pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
     let (lab_arg, targets) = super::split_targets(&args.items, &args.images);
     let session = LabSession::open(ui, &lab_arg, Some("up"))?;
+    remember_last_lab(&session.lab);
+    converge(
+        ui,
+        &session,
+        &Convergence {
+            targets: (!targets.is_empty()).then_some(targets),
+            prune: args.prune,
+            jobs: usize::from(args.jobs),
+            fail_fast: args.fail_fast,
+            boot_timeout: Duration::from_secs(args.boot_timeout),
+        },
+    )
+}
+
+/// What a bring-up is asked to do.
+pub(crate) struct Convergence {
+    /// Only these VMs (and what they need through `after`); None is the whole lab.
+    pub targets: Option<Vec<String>>,
+    /// Delete the lab's VMs that are no longer in the lab.
+    pub prune: bool,
+    /// Actions at once.
+    pub jobs: usize,
+    /// Stop at the first failure.
+    pub fail_fast: bool,
+    /// How long a VM may take to answer SSH.
+    pub boot_timeout: Duration,
+}
+
+/// Brings the session's lab in line with VirtualBox: reads what exists, plans what is missing
+/// or different, and runs it.
+pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Result<u8, Error> {
     let mut inventory = session.inventory(false)?;
     let context = RuntimeContext::from_inventory(&session.lab, &inventory);
     let intent = Intent {
-        targets: (!targets.is_empty()).then_some(targets),
-        prune: args.prune,
+        targets: asked.targets.clone(),
+        prune: asked.prune,
         pending_steps: pending_steps(&session.lab, &context, &session.state.applied_steps()),
     };
     let mut plan = plan_up(&session.lab, &inventory, &intent)?;
@@ -134,10 +165,10 @@ pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
         .iter()
         .any(|action| matches!(action.action, Action::CloneVm { .. }))
     {
+        // New MACs must not collide with any registered VM's: read them all.
         inventory = session.inventory(true)?;
         plan = plan_up(&session.lab, &inventory, &intent)?;
     }
-    remember_last_lab(&session.lab);
     for leftover in plan.leftovers.iter().filter(|leftover| !leftover.pruned) {
         if !ui.json {
             ui.err(&format!(
@@ -148,7 +179,10 @@ pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
     }
     if plan.is_empty() {
         if ui.json {
-            ui.json_out(&serde_json::json!({ "event": "up-to-date", "lab": session.lab.name }));
+            ui.out(&format!(
+                "{}\n",
+                serde_json::json!({ "event": "up-to-date", "lab": session.lab.name })
+            ));
         } else {
             ui.out(&format!(
                 "lab `{}` is up to date: nothing to do\n",
@@ -159,12 +193,12 @@ pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
     }
     run_plan(
         ui,
-        &session,
+        session,
         &plan,
         context,
-        usize::from(args.jobs),
-        args.fail_fast,
-        Duration::from_secs(args.boot_timeout),
+        asked.jobs,
+        asked.fail_fast,
+        asked.boot_timeout,
     )
 }
 

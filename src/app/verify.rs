@@ -116,7 +116,8 @@ pub(crate) fn write_reports(
         }
     }
     if ui.json {
-        ui.json_out(&check_report::json(verifications));
+        // One line, so that it ends a stream of JSON Lines events (a scenario's bring-up).
+        ui.out(&format!("{}\n", check_report::json(verifications)));
     } else if targets.tap {
         ui.out(&tap::tap(verifications));
         ui.err(&check_report::summary(verifications, ui.color));

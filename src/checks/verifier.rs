@@ -14,11 +14,10 @@ use super::balancer::{self, Verdict};
 use super::probes::{HttpResponse, Probes};
 use crate::exec::GuestAccess;
 use crate::lab::Lab;
-use crate::lab::facts::{lab_context, render, vm_context};
+use crate::lab::facts::render;
 use crate::lab::model::{Check, CheckKind, Identify, TemplateText, Vm};
 use crate::lab::raw::Visibility;
 use crate::lab::source::Sources;
-use crate::provision::{Guest, detect_privilege};
 use crate::remote::guest_shell::quote;
 
 /// The result of one check.
@@ -155,17 +154,7 @@ impl Verifier<'_> {
     }
 
     fn context(&self, vm: Option<&str>) -> serde_json::Value {
-        let facts = self
-            .guests
-            .context
-            .lock()
-            .map(|context| context.facts.clone())
-            .unwrap_or_default();
-        let lab = lab_context(self.lab, &facts);
-        match vm {
-            Some(vm) => vm_context(&lab, vm),
-            None => lab,
-        }
+        self.guests.template_context(vm)
     }
 
     fn render_global(&self, text: &TemplateText) -> Result<String, String> {
@@ -650,34 +639,7 @@ impl Verifier<'_> {
     }
 
     fn as_root(&self, vm: &Vm, command: &str, timeout: Duration) -> Result<(), String> {
-        let mut session = self
-            .guests
-            .connect(vm, Instant::now() + Duration::from_secs(30))?;
-        let password = self
-            .guests
-            .credentials
-            .get(&vm.image)
-            .and_then(|credentials| credentials.password.clone());
-        let privilege = detect_privilege(session.as_mut(), password.as_ref())
-            .map_err(|error| error.to_string())?;
-        let mut guest = Guest {
-            session: session.as_mut(),
-            privilege,
-            password: password.as_ref(),
-        };
-        let output = guest
-            .run(command, true, &[], &[], timeout, &mut |_| {})
-            .map_err(|error| error.to_string())?;
-        if output.status == 0 {
-            Ok(())
-        } else {
-            Err(format!(
-                "`{command}` on {} exited with {}: {}",
-                vm.name,
-                output.status,
-                last_line(&output.text())
-            ))
-        }
+        self.guests.run_as_root(vm, command, timeout)
     }
 
     fn http_from(&self, vm: &Vm, url: &str, timeout: Duration) -> Result<HttpResponse, String> {

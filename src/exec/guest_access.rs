@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use crate::hypervisor::VBoxManage;
 use crate::hypervisor::inventory::{Inventory, ObservedVm, PowerState};
 use crate::lab::Lab;
-use crate::lab::facts::RuntimeFacts;
+use crate::lab::facts::{RuntimeFacts, lab_context, vm_context};
 use crate::lab::model::{MacAddress, NetworkKind, SshRoute, Vm};
 use crate::plan::SSH_FORWARD_RULE;
+use crate::provision::{Guest, RenderedStep, detect_privilege, tail};
 use crate::remote::{Connector, Credentials, RemoteError, Session, SshTarget};
 use crate::state::JsonStore;
 use crate::state::lab_state::PinnedKey;
@@ -402,5 +403,84 @@ impl GuestAccess<'_> {
         session
             .exec(command, &[], timeout, &mut |_| {})
             .map_err(|error| error.to_string())
+    }
+}
+
+impl GuestAccess<'_> {
+    /// The template context: the lab's facts (with MACs and leases learned so far), and `vm`
+    /// when templates are rendered for one VM.
+    pub fn template_context(&self, vm: Option<&str>) -> serde_json::Value {
+        let facts = self
+            .context
+            .lock()
+            .map(|context| context.facts.clone())
+            .unwrap_or_default();
+        let lab = lab_context(self.lab, &facts);
+        match vm {
+            Some(vm) => vm_context(&lab, vm),
+            None => lab,
+        }
+    }
+
+    /// Runs a command on a VM as root (through sudo, as steps do); fails unless it exits 0.
+    pub fn run_as_root(&self, vm: &Vm, command: &str, timeout: Duration) -> Result<(), String> {
+        let mut session = self.connect(vm, Instant::now() + Duration::from_secs(30))?;
+        let password = self
+            .credentials
+            .get(&vm.image)
+            .and_then(|credentials| credentials.password.clone());
+        let privilege = detect_privilege(session.as_mut(), password.as_ref())
+            .map_err(|error| error.to_string())?;
+        let mut guest = Guest {
+            session: session.as_mut(),
+            privilege,
+            password: password.as_ref(),
+        };
+        let output = guest
+            .run(command, true, &[], &[], timeout, &mut |_| {})
+            .map_err(|error| error.to_string())?;
+        if output.status == 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{command}` on {} exited with {}: {}",
+                vm.name,
+                output.status,
+                tail(&output.output, 5).join(" | ")
+            ))
+        }
+    }
+
+    /// Runs rendered steps on a VM, in order, every time (not by content hash); stops at the
+    /// first that fails, with the last lines it printed.
+    pub fn run_steps(&self, vm: &Vm, steps: &[RenderedStep]) -> Result<(), String> {
+        let mut session = self.connect(vm, Instant::now() + Duration::from_secs(30))?;
+        let password = self
+            .credentials
+            .get(&vm.image)
+            .and_then(|credentials| credentials.password.clone());
+        let privilege = detect_privilege(session.as_mut(), password.as_ref())
+            .map_err(|error| error.to_string())?;
+        let mut guest = Guest {
+            session: session.as_mut(),
+            privilege,
+            password: password.as_ref(),
+        };
+        for (index, step) in steps.iter().enumerate() {
+            let done = guest.run_step(step, &mut |_| {}).map_err(|error| {
+                format!("step {} `{}` on {}: {error}", index + 1, step.name, vm.name)
+            })?;
+            if done.status != 0 {
+                return Err(format!(
+                    "step {} `{}` on {} exited with status {}: {}",
+                    index + 1,
+                    step.name,
+                    vm.name,
+                    done.status,
+                    tail(&done.output, 5).join(" | ")
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ pub mod source;
 pub mod spanned;
 pub mod suggest;
 pub mod template_check;
-mod validate;
+pub(crate) mod validate;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -70,7 +70,7 @@ pub fn checks_schema() -> &'static serde_json::Value {
 
 /// Parses a TOML document of type `T`, checking it against `schema` first so that every
 /// unknown key and wrong type is reported at its position.
-fn parse_document<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_document<T: serde::de::DeserializeOwned>(
     text: &str,
     schema: &serde_json::Value,
 ) -> Result<(T, Vec<Diagnostic>), Vec<Diagnostic>> {
@@ -144,11 +144,36 @@ fn sort(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// Parses and validates a lab file. `name` is how the file is shown in messages, `dir` the
 /// folder that relative paths in it are relative to.
 pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
+    load_resized(name, text, dir, files, &[])
+}
+
+/// Parses and validates a lab file whose replica groups in `counts` have another number of
+/// replicas than the file says (a scenario adds and removes replicas). Every name, address and
+/// MAC of the resized groups is checked as if the file said so.
+pub fn load_resized(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    files: &dyn LabFiles,
+    counts: &[(String, u32)],
+) -> Loaded {
     let sources = Sources::new(name, text);
-    let (raw, unknown_keys) = match parse_document::<RawLab>(text, schema()) {
+    let (mut raw, unknown_keys) = match parse_document::<RawLab>(text, schema()) {
         Ok(parsed) => parsed,
         Err(diagnostics) => return finish(None, diagnostics, sources),
     };
+    for (group, count) in counts {
+        for (key, vm) in raw.vms.iter_mut() {
+            if key.get() == group {
+                let range = vm
+                    .get_mut()
+                    .count
+                    .as_ref()
+                    .map_or(key.range(), |c| c.range());
+                vm.get_mut().count = Some(spanned::Sp::new(*count, range));
+            }
+        }
+    }
     let (lab, mut diagnostics, sources) = validate::validate(&raw, sources, dir, files);
     diagnostics.extend(unknown_keys);
     let lab = if diagnostics.has_errors() { None } else { lab };

@@ -28,6 +28,11 @@ impl<T> Sp<T> {
         &self.value
     }
 
+    /// The value, to change it where it was written (a resized replica group).
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+
     /// The value, consuming the wrapper.
     pub fn into_inner(self) -> T {
         self.value

@@ -5,5 +5,6 @@
 mod bringup;
 mod crash;
 mod provisioning;
+mod scenarios;
 mod verification;
 mod world;

@@ -91,9 +91,11 @@ class Broker(stomp.ConnectionListener):
                 try:
                     connection = stomp.Connection12(
                         [(BROKER_HOST, BROKER_PORT)],
+                        # Heart-beats both ways every 10 s: a broker that vanished
+                        # without closing the connection is noticed. (No socket timeout:
+                        # stomp.py would take a quiet connection for a dead one.)
                         heartbeats=(10000, 10000),
                         reconnect_attempts_max=1,
-                        timeout=5,
                     )
                     connection.set_listener("relay", self)
                     connection.connect(wait=True)

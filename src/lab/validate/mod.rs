@@ -77,14 +77,32 @@ pub fn validate(
     }
 }
 
-/// Validates checks written in another file (an instructor's rubric, a scenario) against a
-/// validated lab: names resolve to the lab's VMs, groups and networks.
+/// Validates checks written in another file (an instructor's rubric) against a validated lab:
+/// names resolve to the lab's VMs, groups and networks.
 pub fn validate_checks(
     raw: &[Sp<RawCheck>],
     sources: Sources,
     lab: &Lab,
     files: &dyn LabFiles,
 ) -> (Option<Vec<Check>>, Diagnostics, Sources) {
+    let (validated, diagnostics, sources) =
+        validate_extras(raw, &[], sources, lab, &lab.dir, files);
+    (validated.map(|(checks, _)| checks), diagnostics, sources)
+}
+
+/// Checks and steps that validated, the problems found, and the files read.
+pub type Extras = (Option<(Vec<Check>, Vec<Step>)>, Diagnostics, Sources);
+
+/// Validates checks and provisioning steps written in another file (a scenario's act) against
+/// a validated lab; relative paths in steps are relative to `dir`, that file's folder.
+pub fn validate_extras(
+    raw_checks: &[Sp<RawCheck>],
+    raw_steps: &[Sp<RawStep>],
+    sources: Sources,
+    lab: &Lab,
+    dir: &Path,
+    files: &dyn LabFiles,
+) -> Extras {
     let mut groups: Vec<String> = Vec::new();
     for vm in &lab.vms {
         if !groups.contains(&vm.group) {
@@ -95,7 +113,7 @@ pub fn validate_checks(
         sources,
         diagnostics: Diagnostics::default(),
         files,
-        dir: lab.dir.clone(),
+        dir: dir.to_path_buf(),
         scope: TemplateScope {
             vars: lab.vars.keys().cloned().collect(),
             vms: lab.vms.iter().map(|vm| vm.name.clone()).collect(),
@@ -110,11 +128,12 @@ pub fn validate_checks(
         step_cache: HashMap::new(),
         after_spans: HashMap::new(),
     };
-    let checks = validator.checks(raw, &lab.vms, &lab.networks);
+    let checks = validator.checks(raw_checks, &lab.vms, &lab.networks);
+    let steps = validator.steps(raw_steps);
     let diagnostics = std::mem::take(&mut validator.diagnostics);
     let sources = std::mem::take(&mut validator.sources);
-    let checks = (!diagnostics.has_errors()).then_some(checks);
-    (checks, diagnostics, sources)
+    let validated = (!diagnostics.has_errors()).then_some((checks, steps));
+    (validated, diagnostics, sources)
 }
 
 impl<'a> Validator<'a> {

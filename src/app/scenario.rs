@@ -1,0 +1,298 @@
+//! `labctl scenario run|validate`: reads a scenario and its lab, checks every act against the
+//! lab as it stands at that act, then (for `run`) brings the lab up when needed and performs
+//! the acts in order — add or remove a replica, stop or start VMs, run steps — with the act's
+//! checks after each; reports as `verify` does, one suite per act.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::halt::halt_vms;
+use super::lab_session::LabSession;
+use super::up::{Convergence, converge};
+use super::verify::{ReportTargets, run_checks, write_reports};
+use super::{DiskFiles, Ui, apply_images, cancel_flag, load_valid};
+use crate::cli::{LabArg, ScenarioRunArgs};
+use crate::error::Error;
+use crate::exec::{DiskFiles as LocalDiskFiles, RuntimeContext};
+use crate::exit_code;
+use crate::lab::{self, Lab, Severity};
+use crate::provision::render_steps;
+use crate::report::diagnostics;
+use crate::scenario::{self, Act, ActAction, Scenario};
+
+/// Reads a scenario and its lab; every problem of either is reported at its location.
+fn load_scenario(ui: &Ui, file: &Path, images: &[String]) -> Result<(Scenario, Lab), Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::File {
+        action: "read",
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let shown = file.display().to_string();
+    let dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let parsed = match scenario::parse(&shown, &text, &dir) {
+        Ok(parsed) => parsed,
+        Err(loaded) => {
+            ui.err(&diagnostics::render_diagnostics(
+                &loaded.sources,
+                &loaded.diagnostics,
+                ui.color,
+            ));
+            return Err(Error::InvalidLab {
+                file: shown,
+                errors: loaded.diagnostics.len(),
+            });
+        }
+    };
+    let lab = load_valid(
+        ui,
+        &LabArg {
+            file: Some(parsed.lab_file()),
+            images: images.to_vec(),
+        },
+    )?;
+    let resize = |counts: &[(String, u32)]| -> Result<Lab, String> {
+        let main = lab.sources.main();
+        let loaded = lab::load_resized(&main.name, &main.text, &lab.dir, &DiskFiles, counts);
+        match loaded.lab {
+            Some(mut resized) => {
+                apply_images(&mut resized, images).map_err(|error| error.to_string())?;
+                Ok(resized)
+            }
+            None => Err(loaded
+                .diagnostics
+                .iter()
+                .find(|problem| problem.severity == Severity::Error)
+                .map_or_else(
+                    || "the lab would be invalid".to_string(),
+                    |problem| problem.message.clone(),
+                )),
+        }
+    };
+    let loaded = scenario::validate(parsed, &lab, &DiskFiles, &resize);
+    if !loaded.diagnostics.is_empty() {
+        ui.err(&diagnostics::render_diagnostics(
+            &loaded.sources,
+            &loaded.diagnostics,
+            ui.color,
+        ));
+    }
+    match loaded.scenario {
+        Some(scenario) => Ok((scenario, lab)),
+        None => Err(Error::InvalidLab {
+            file: shown,
+            errors: loaded
+                .diagnostics
+                .iter()
+                .filter(|problem| problem.severity == Severity::Error)
+                .count(),
+        }),
+    }
+}
+
+/// `labctl scenario validate FILE`.
+pub(crate) fn validate(ui: &Ui, file: &Path, images: &[String]) -> Result<u8, Error> {
+    let (scenario, lab) = load_scenario(ui, file, images)?;
+    let checks: usize = scenario.acts.iter().map(|act| act.checks.len()).sum();
+    if ui.json {
+        ui.json_out(&serde_json::json!({
+            "scenario": scenario.name,
+            "lab": lab.name,
+            "valid": true,
+            "acts": scenario.acts.iter().map(|act| serde_json::json!({
+                "name": act.name,
+                "checks": act.checks.len(),
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        ui.out(&format!(
+            "{}: scenario `{}` on lab `{}` is valid ({} acts, {checks} checks)\n",
+            file.display(),
+            scenario.name,
+            lab.name,
+            scenario.acts.len()
+        ));
+    }
+    Ok(exit_code::OK)
+}
+
+/// Does what an act does, before its checks.
+fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) -> Result<(), Error> {
+    let converged = |session: &LabSession, targets: &[String]| -> Result<(), Error> {
+        converge(
+            ui,
+            session,
+            &Convergence {
+                targets: Some(targets.to_vec()),
+                prune: false,
+                jobs: asked.jobs,
+                fail_fast: asked.fail_fast,
+                boot_timeout: asked.boot_timeout,
+            },
+        )
+        .map(drop)
+    };
+    match &act.action {
+        ActAction::Check => Ok(()),
+        ActAction::Add { vms, .. } => {
+            session.lab = act.lab.clone();
+            converged(session, vms)
+        }
+        ActAction::Start(vms) => converged(session, vms),
+        ActAction::Stop(vms) => halt_vms(ui, session, vms, 60).map(drop),
+        ActAction::Remove { vms, .. } => {
+            let inventory = session.inventory(false)?;
+            for (name, vbox_name) in vms {
+                let Some(observed) = inventory
+                    .vm_named(vbox_name)
+                    .filter(|observed| observed.owned_by(&session.lab.name))
+                else {
+                    continue;
+                };
+                if observed.state.is_on() {
+                    session.vbox.power_off(&observed.uuid)?;
+                }
+                session
+                    .vbox
+                    .wait_unlocked(&observed.uuid, Duration::from_secs(30))?;
+                session.vbox.delete(&observed.uuid)?;
+                if !ui.json {
+                    ui.out(&format!("removed {name} ({vbox_name})\n"));
+                }
+            }
+            session.lab = act.lab.clone();
+            Ok(())
+        }
+        ActAction::Steps(vms) => {
+            let inventory = session.inventory(false)?;
+            let context = RuntimeContext::from_inventory(&session.lab, &inventory);
+            let connector = crate::remote::Ssh2Connector;
+            let guests =
+                session.guest_access(&connector, context, cancel_flag(), asked.boot_timeout)?;
+            let lab = &session.lab;
+            let failures: Vec<String> = std::thread::scope(|scope| {
+                let handles: Vec<_> = vms
+                    .iter()
+                    .filter_map(|name| lab.vm(name))
+                    .map(|vm| {
+                        let guests = &guests;
+                        scope.spawn(move || -> Result<(), String> {
+                            let rendered = render_steps(
+                                &act.steps,
+                                &guests.template_context(Some(&vm.name)),
+                                &LocalDiskFiles,
+                            )
+                            .map_err(|error| error.to_string())?;
+                            guests.run_steps(vm, &rendered)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .filter_map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|_| Err("panicked".into()))
+                            .err()
+                    })
+                    .collect()
+            });
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Remote(failures.join("\n")))
+            }
+        }
+    }
+}
+
+/// `labctl scenario run FILE`.
+pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
+    let (scenario, lab) = load_scenario(ui, &args.file, &args.images)?;
+    let mut session = LabSession::for_lab(ui, lab, Some("scenario"))?;
+    let asked = Convergence {
+        targets: None,
+        prune: false,
+        jobs: usize::from(args.jobs),
+        fail_fast: false,
+        boot_timeout: Duration::from_secs(args.boot_timeout),
+    };
+    let say = |text: String| {
+        if !ui.json && !args.tap {
+            ui.out(&format!("{text}\n"));
+        } else if args.tap {
+            ui.err(&format!("{text}\n"));
+        }
+    };
+    let began = Instant::now();
+    say(format!(
+        "scenario `{}` on lab `{}` ({}): {} acts",
+        scenario.name,
+        session.lab.name,
+        session.hypervisor,
+        scenario.acts.len()
+    ));
+    converge(ui, &session, &asked)?;
+    let targets = ReportTargets {
+        junit: args.junit.as_deref(),
+        gradescope: args.gradescope.as_deref(),
+        tap: args.tap,
+    };
+    let mut verifications = Vec::new();
+    for (index, act) in scenario.acts.iter().enumerate() {
+        say(format!(
+            "== act {}/{}: {}",
+            index + 1,
+            scenario.acts.len(),
+            act.name
+        ));
+        if let Err(error) = perform(ui, &mut session, act, &asked) {
+            write_reports(ui, &scenario.name, &verifications, &targets)?;
+            return Err(Error::Remote(format!(
+                "act {} `{}` failed: {error}",
+                index + 1,
+                act.name
+            )));
+        }
+        std::thread::sleep(act.wait);
+        if act.checks.is_empty() {
+            continue;
+        }
+        let verification = run_checks(
+            ui,
+            &session,
+            &act.checks,
+            &scenario.sources,
+            &act.name,
+            usize::from(args.jobs),
+            &|lines| {
+                if ui.json {
+                } else if args.tap {
+                    ui.err(lines);
+                } else {
+                    ui.out(lines);
+                }
+            },
+        )?;
+        verifications.push(verification);
+    }
+    say(format!(
+        "scenario `{}` done in {:.1}s",
+        scenario.name,
+        began.elapsed().as_secs_f64()
+    ));
+    write_reports(ui, &scenario.name, &verifications, &targets)?;
+    Ok(
+        if verifications
+            .iter()
+            .all(crate::checks::Verification::all_passed)
+        {
+            exit_code::OK
+        } else {
+            exit_code::CHECKS_FAILED
+        },
+    )
+}
