@@ -4,5 +4,6 @@ mod cli;
 mod fuzz;
 mod labs;
 mod readme;
+mod scenario_files;
 mod support;
 mod validation;

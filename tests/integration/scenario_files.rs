@@ -1,0 +1,140 @@
+//! Scenario files, validated without VirtualBox: every act's names against the lab as it
+//! stands at that act, every problem located in the scenario file.
+
+use std::process::{Command, Output};
+
+use crate::support::labctl;
+
+const LAB: &str = r#"
+[lab]
+name = "grow"
+
+[images.base]
+ova = "base.ova"
+user = "student"
+password = "pw"
+
+[networks.lab]
+type = "hostonly"
+cidr = "192.168.56.0/24"
+
+[vms.web]
+count = 3
+nics = [{ net = "lab", ip = "192.168.56.21" }]
+
+[vms.lb]
+nics = [{ net = "lab", ip = "192.168.56.10" }]
+"#;
+
+fn validate(scenario: &str) -> (Output, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.ova"), b"").unwrap();
+    std::fs::write(dir.path().join("lab.toml"), LAB).unwrap();
+    std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    let output = Command::new(labctl())
+        .args(["scenario", "validate", "s.toml"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("labctl runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output, text)
+}
+
+#[test]
+fn a_replica_added_by_one_act_exists_for_the_next() {
+    let (output, text) = validate(
+        r#"
+[scenario]
+name = "add"
+lab = "lab.toml"
+
+[[act]]
+add = "web"
+
+[[act.checks]]
+http = "http://{{ vms.web4.ip }}/"
+
+[[act]]
+remove = "web4"
+
+[[act.checks]]
+ping = "web"
+"#,
+    );
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("is valid (2 acts, 2 checks)"), "{text}");
+}
+
+#[test]
+fn every_problem_is_reported_at_its_place_in_the_scenario() {
+    let (output, text) = validate(
+        r#"
+[scenario]
+name = "Bad Name"
+lab = "lab.toml"
+
+[[act]]
+add = "webs"
+
+[[act]]
+stop = "lb"
+start = "lb"
+
+[[act]]
+remove = "web2"
+
+[[act]]
+on = "lb"
+
+[[act.checks]]
+ping = "web4"
+
+[[act]]
+steps = [{ run = "true" }]
+wait = 5000
+colour = "red"
+"#,
+    );
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    for expected in [
+        "s.toml:3:8",
+        "a scenario's name is lowercase letters",
+        "s.toml:7:7",
+        "no VM or replica group `webs`",
+        "did you mean `web`?",
+        "s.toml:11:9",
+        "an act does one thing",
+        "s.toml:14:10",
+        "only the last replica of `web` can be removed: `web3`",
+        "s.toml:17:6",
+        "`on` names where `steps` run",
+        "unknown key `colour`",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
+
+#[test]
+fn checks_of_an_act_see_the_lab_as_it_stands_then() {
+    let (output, text) = validate(
+        r#"
+[scenario]
+name = "early"
+lab = "lab.toml"
+
+[[act]]
+name = "before the replica exists"
+
+[[act.checks]]
+ping = "web4"
+"#,
+    );
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("s.toml:10:8"), "{text}");
+    assert!(text.contains("web4"), "{text}");
+}
