@@ -54,6 +54,17 @@ pub enum GraphFormat {
     Dot,
 }
 
+/// The files `schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Lab files.
+    Lab,
+    /// Scenario files.
+    Scenario,
+    /// Checks files (rubrics for `verify --checks`).
+    Checks,
+}
+
 /// Shells `completions` can generate for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -317,8 +328,12 @@ pub enum Command {
     /// Save, restore or list snapshots of the lab's VMs.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
-    /// Print the JSON Schema of the lab file.
-    Schema,
+    /// Print the JSON Schema of lab files (or of scenario or checks files).
+    Schema {
+        /// Which file's schema.
+        #[arg(value_enum, default_value_t = SchemaKind::Lab)]
+        kind: SchemaKind,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{
-    Cli, ColorChoice, Command, GraphFormat, LabArg, ScenarioCommand, Shell, SnapshotCommand,
+    Cli, ColorChoice, Command, GraphFormat, LabArg, ScenarioCommand, SchemaKind, Shell,
+    SnapshotCommand,
 };
 use crate::error::Error;
 use crate::exit_code;
@@ -152,8 +153,12 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
             snapshot::restore(ui, targets, name)
         }
         Command::Snapshot(SnapshotCommand::List { targets }) => snapshot::list(ui, targets),
-        Command::Schema => {
-            ui.json_out(lab::schema());
+        Command::Schema { kind } => {
+            ui.json_out(match kind {
+                SchemaKind::Lab => lab::schema(),
+                SchemaKind::Scenario => crate::scenario::load::schema(),
+                SchemaKind::Checks => lab::checks_schema(),
+            });
             Ok(exit_code::OK)
         }
         Command::Completions { shell } => {

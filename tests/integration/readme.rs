@@ -1,4 +1,5 @@
-//! The README documents the lab file: every key of the JSON Schema appears in it.
+//! The README documents the lab, scenario and checks files: every key of their JSON Schemas
+//! appears in it.
 
 use std::collections::BTreeSet;
 
@@ -20,10 +21,12 @@ fn keys(schema: &serde_json::Value, found: &mut BTreeSet<String>) {
 }
 
 #[test]
-fn every_lab_file_key_is_documented_in_the_readme() {
+fn every_lab_scenario_and_checks_file_key_is_documented_in_the_readme() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let mut all = BTreeSet::new();
     keys(labctl::lab::schema(), &mut all);
+    keys(labctl::scenario::load::schema(), &mut all);
+    keys(labctl::lab::checks_schema(), &mut all);
     let missing: Vec<&String> = all
         .iter()
         .filter(|key| !readme.contains(&format!("`{key}`")))
