@@ -455,9 +455,16 @@ impl Verifier<'_> {
                     let mut served = Vec::new();
                     let mut details = Vec::new();
                     for index in 0..*requests {
-                        match self
-                            .probes
-                            .http_get(&url, check.timeout)
+                        // A WebSocket URL: each request is a new WebSocket, named by its
+                        // handshake and first message, then closed.
+                        let response = if url.starts_with("ws://") {
+                            self.probes
+                                .hold(&url, check.timeout)
+                                .map(|connection| connection.identity().clone())
+                        } else {
+                            self.probes.http_get(&url, check.timeout)
+                        };
+                        match response
                             .and_then(|response| self.identify(identify, backends, &response))
                         {
                             Ok(backend) => {
