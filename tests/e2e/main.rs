@@ -3,6 +3,7 @@
 //! scripts/setup installs; without them they fail saying what is missing.
 
 mod bringup;
+mod course_labs;
 mod crash;
 mod provisioning;
 mod scenarios;

@@ -138,3 +138,36 @@ ping = "web4"
     assert!(text.contains("s.toml:10:8"), "{text}");
     assert!(text.contains("web4"), "{text}");
 }
+
+#[test]
+fn every_shipped_scenario_validates_against_its_lab() {
+    let repo = crate::support::repo();
+    let mut found = 0;
+    for entry in std::fs::read_dir(repo.join("scenarios")).expect("scenarios/") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "toml") {
+            continue;
+        }
+        found += 1;
+        let output = Command::new(labctl())
+            .args(["scenario", "validate"])
+            .arg(&path)
+            .current_dir(&repo)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("labctl runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "warnings: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(found >= 3, "the course scenarios are shipped");
+}
