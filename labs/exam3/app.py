@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -110,15 +111,34 @@ class QuietHealthChecks(logging.Filter):
         return "GET /health " not in record.getMessage()
 
 
-def etcd(path, body):
-    """POST to etcd's v3 JSON gateway (/v3/..., as served by etcd 3.4 and later)."""
+def post(url, body):
     request = urllib.request.Request(
-        f"{DISCOVERY}/v3/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
+
+
+gateway = None
+
+
+def etcd(path, body):
+    """POST to etcd's v3 JSON gateway: /v3/ since etcd 3.4 (Debian 12, Ubuntu 24.04), /v3beta/
+    in 3.3 (Ubuntu 22.04), /v3alpha/ in 3.2 (Ubuntu 20.04); the first that answers is kept."""
+    global gateway
+    if gateway is None:
+        for prefix in ("v3", "v3beta", "v3alpha"):
+            try:
+                post(f"{DISCOVERY}/{prefix}/kv/range", {"key": b64(KEY)})
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    continue
+                raise
+            gateway = prefix
+            break
+        else:
+            raise RuntimeError(f"{DISCOVERY} serves no etcd v3 JSON gateway")
+    return post(f"{DISCOVERY}/{gateway}/{path}", body)
 
 
 def b64(text):

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 DISCOVERY = os.environ.get("DISCOVERY", "http://127.0.0.1:2379").rstrip("/")
@@ -45,9 +46,31 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
+gateway = None
+
+
 def post(path, body, timeout):
+    """POST to etcd's v3 JSON gateway: /v3/ since etcd 3.4 (Debian 12, Ubuntu 24.04), /v3beta/
+    in 3.3 (Ubuntu 22.04), /v3alpha/ in 3.2 (Ubuntu 20.04); the first that answers is kept."""
+    global gateway
+    if gateway is None:
+        for prefix in ("v3", "v3beta", "v3alpha"):
+            try:
+                send(f"{prefix}/kv/range", {"key": b64(PREFIX)}, 5).close()
+            except urllib.error.HTTPError as error:
+                if error.code == 404:
+                    continue
+                raise
+            gateway = prefix
+            break
+        else:
+            raise RuntimeError(f"{DISCOVERY} serves no etcd v3 JSON gateway")
+    return send(f"{gateway}/{path}", body, timeout)
+
+
+def send(path, body, timeout):
     request = urllib.request.Request(
-        f"{DISCOVERY}/v3/{path}",
+        f"{DISCOVERY}/{path}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )

@@ -19,8 +19,9 @@ One port serves both:
 Every HTTP response, and the WebSocket handshake, carries `X-Served-By: <server>`.
 
 Configuration (/etc/default/app): SERVER (this server's name), PORT, BROKER_HOST,
-BROKER_PORT (ActiveMQ's STOMP port, 61613), TOPIC (/topic/chat). Nothing is hard-wired (the
-sheet's part 2, step 7).
+BROKER_PORT (ActiveMQ's STOMP port, 61613), TOPIC (/topic/chat), and for a broker that wants
+a login (CloudAMQP, the sheet's part 3) BROKER_USER, BROKER_PASSWORD, BROKER_VHOST. Nothing is
+hard-wired (the sheet's part 2, step 7).
 """
 import asyncio
 import http
@@ -40,6 +41,9 @@ SERVER = os.environ.get("SERVER", os.uname().nodename)
 PORT = int(os.environ.get("PORT", "8080"))
 BROKER_HOST = os.environ.get("BROKER_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("BROKER_PORT", "61613"))
+BROKER_USER = os.environ.get("BROKER_USER", "")  # ActiveMQ in the lab: no login
+BROKER_PASSWORD = os.environ.get("BROKER_PASSWORD", "")
+BROKER_VHOST = os.environ.get("BROKER_VHOST", "")  # CloudAMQP: the instance's user name
 TOPIC = os.environ.get("TOPIC", "/topic/chat")
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "index.html")
 
@@ -96,9 +100,14 @@ class Broker(stomp.ConnectionListener):
                         # stomp.py would take a quiet connection for a dead one.)
                         heartbeats=(10000, 10000),
                         reconnect_attempts_max=1,
+                        vhost=BROKER_VHOST or BROKER_HOST,
+                        try_loopback_connect=False,  # STOMP listens on the host-only address only
                     )
                     connection.set_listener("relay", self)
-                    connection.connect(wait=True)
+                    if BROKER_USER:
+                        connection.connect(BROKER_USER, BROKER_PASSWORD, wait=True)
+                    else:
+                        connection.connect(wait=True)
                     connection.subscribe(destination=TOPIC, id=f"chat-{SERVER}", ack="auto")
                     with self.lock:
                         self.connection = connection
