@@ -368,3 +368,36 @@ fn clone_of_a_vm_outside_any_lab_gets_fresh_macs() {
     );
     assert!(!full.all().contains(PASSWORD));
 }
+
+#[test]
+fn snapshots_are_saved_listed_and_restored() {
+    let world = World::new("snap");
+    world.write("lab.toml", &two_vm_lab("snap"));
+    world.labctl(&["up", "lab.toml"]).expect(0, "up");
+    world
+        .labctl(&["exec", "lab.toml", "--all", "--", "echo before > /var/tmp/state"])
+        .expect(0, "write before");
+    world
+        .labctl(&["snapshot", "save", "checkpoint", "lab.toml"])
+        .expect(0, "snapshot save");
+    world
+        .labctl(&["exec", "lab.toml", "--all", "--", "echo after > /var/tmp/state"])
+        .expect(0, "write after");
+    let listed = world.labctl(&["snapshot", "list", "lab.toml"]);
+    listed.expect(0, "snapshot list");
+    assert!(
+        listed.stdout.matches("checkpoint").count() >= 2,
+        "both VMs have it: {}",
+        listed.stdout
+    );
+    world
+        .labctl(&["snapshot", "restore", "checkpoint", "lab.toml", "node1"])
+        .expect(0, "snapshot restore node1");
+    let node1 = world.labctl(&["exec", "lab.toml", "node1", "--", "cat /var/tmp/state"]);
+    node1.expect(0, "read node1");
+    assert_eq!(node1.stdout, "before\n", "node1 is back at the snapshot");
+    let node2 = world.labctl(&["exec", "lab.toml", "node2", "--", "cat /var/tmp/state"]);
+    assert_eq!(node2.stdout, "after\n", "node2 was not restored");
+    world.labctl(&["destroy", "lab.toml", "--yes"]).expect(0, "destroy");
+    assert!(world.vm_names().is_empty());
+}

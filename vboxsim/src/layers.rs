@@ -46,6 +46,19 @@ pub fn create_diff(
     Ok((file, layer))
 }
 
+/// Copies a layer's whole content (owners, modes, xattrs, overlayfs whiteouts) into `to`.
+pub fn copy_layer(from: &str, to: &str) -> Result<(), String> {
+    let status = std::process::Command::new("cp")
+        .args(["-a", "--", &format!("{from}/."), to])
+        .status()
+        .map_err(|e| format!("cannot run cp: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cannot copy the layer {from} to {to} ({status})"))
+    }
+}
+
 /// Removes a disk image and its layer; missing files are fine (a killed run may have left half).
 pub fn remove_disk(file: &str) {
     let _ = fs::remove_file(file);

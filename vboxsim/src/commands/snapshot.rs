@@ -2,7 +2,7 @@
 
 use crate::layers;
 use crate::model::ids;
-use crate::model::machine::Machine;
+use crate::model::machine::{Machine, PowerState};
 use crate::model::snapshot::Snapshot;
 use crate::vbox::ctx::{Ctx, is_locked};
 use crate::vbox::getopt::{self, Arg, Item, Opt};
@@ -90,16 +90,27 @@ fn take(ctx: &Ctx, vm: &str, args: &[String]) -> Result<(), VBoxError> {
         }
         let uuid = ids::new_uuid();
         let folder = m.snapshot_folder();
-        let frozen = m
+        let mut frozen = m
             .disk
             .as_ref()
             .map(|d| d.layers.clone())
             .unwrap_or_default();
+        let live = matches!(m.state, PowerState::Running | PowerState::Paused);
         if let Some(disk) = m.disk.as_mut() {
             let (file, layer) = layers::create_diff(&folder, &ids::new_uuid(), &disk.file)
                 .map_err(snapshot_failed)?;
-            disk.file = file;
-            disk.layers.push(layer.clone());
+            if live {
+                // A running guest writes into its top layer through an overlay mount that
+                // cannot be swapped under it: the snapshot keeps a copy of that layer as of
+                // now, and the guest goes on writing in its own (VirtualBox's live snapshot).
+                if let Some(top) = frozen.pop() {
+                    layers::copy_layer(&top, &layer).map_err(snapshot_failed)?;
+                }
+                frozen.push(layer.clone());
+            } else {
+                disk.file = file;
+                disk.layers.push(layer.clone());
+            }
             disk.owned.push(layer);
         }
         m.snapshots.push(Snapshot {
