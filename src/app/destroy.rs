@@ -128,13 +128,10 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
             .map(|handle| handle.join().expect("destroy thread"))
             .collect()
     });
-    let host_keys = session.state.host_keys();
-    let applied = session.state.applied_steps();
     for ((name, result), vm) in results.into_iter().zip(&clones) {
         match result {
             Ok(()) => {
-                let _ = host_keys.set(&vm.uuid, None);
-                let _ = applied.set(&vm.uuid, None);
+                session.state.forget_vm(&vm.uuid);
                 ui.out(&format!("deleted {name}\n"));
             }
             Err(error) => failures.push(format!("{name}: {error}")),

@@ -144,6 +144,9 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
         ActAction::Start(vms) => converged(session, vms),
         ActAction::Stop(vms) => halt_vms(ui, session, vms, 60).map(drop),
         ActAction::Remove { vms, .. } => {
+            // Shut down first, as a student would: services deregister on their way out.
+            let names: Vec<String> = vms.iter().map(|(name, _)| name.clone()).collect();
+            halt_vms(ui, session, &names, 30)?;
             let inventory = session.inventory(false)?;
             for (name, vbox_name) in vms {
                 let Some(observed) = inventory
@@ -159,6 +162,7 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
                     .vbox
                     .wait_unlocked(&observed.uuid, Duration::from_secs(30))?;
                 session.vbox.delete(&observed.uuid)?;
+                session.state.forget_vm(&observed.uuid);
                 if !ui.json {
                     ui.out(&format!("removed {name} ({vbox_name})\n"));
                 }

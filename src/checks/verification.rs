@@ -23,12 +23,13 @@ impl Verification {
             .iter()
             .filter(|result| result.passed)
             .map(|result| result.weight)
-            .sum()
+            .sum::<f64>()
+            + 0.0 // an empty float sum is -0.0, shown as "-0"
     }
 
     /// The weight of every check.
     pub fn max_score(&self) -> f64 {
-        self.results.iter().map(|result| result.weight).sum()
+        self.results.iter().map(|result| result.weight).sum::<f64>() + 0.0
     }
 
     /// How many checks passed.
@@ -65,9 +66,27 @@ impl Verification {
 
 /// The grade of several verifications together (a scenario's acts): passed weight over total.
 pub fn total_score(verifications: &[Verification]) -> (f64, f64) {
+    // Folded from +0.0, so that no score shows as "-0".
     verifications
         .iter()
         .fold((0.0, 0.0), |(score, max), verification| {
             (score + verification.score(), max + verification.max_score())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_or_failed_verification_scores_zero_not_minus_zero() {
+        let empty = Verification {
+            name: "x".into(),
+            results: Vec::new(),
+            seconds: 0.0,
+        };
+        assert_eq!(empty.score().to_string(), "0");
+        assert_eq!(empty.max_score().to_string(), "0");
+        assert_eq!(total_score(&[empty]).0.to_string(), "0");
+    }
 }

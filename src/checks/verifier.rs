@@ -165,6 +165,20 @@ impl Verifier<'_> {
         render(text, &self.context(vm)).map_err(|error| error.to_string())
     }
 
+    /// A template as an expectation shows it: filled in when it comes out the same for every
+    /// target, as written otherwise (each target's own appears in its detail line).
+    fn shown(&self, text: &TemplateText, targets: &[Option<String>]) -> String {
+        let mut rendered: Vec<String> = targets
+            .iter()
+            .filter_map(|target| self.render_for(text, target.as_deref()).ok())
+            .collect();
+        rendered.dedup();
+        match rendered.as_slice() {
+            [only] => only.clone(),
+            _ => text.source.clone(),
+        }
+    }
+
     fn run_check(&self, check: &Check) -> CheckResult {
         let started = Instant::now();
         let attempts_allowed = check.retries + 1;
@@ -357,12 +371,13 @@ impl Verifier<'_> {
                 }
                 let mut expected = format!("HTTP {status}");
                 if let Some(body) = body {
-                    expected.push_str(&format!(", body matching /{}/", body.source));
+                    expected.push_str(&format!(", body matching /{}/", self.shown(body, &targets)));
                 }
                 if let Some(header) = header {
                     expected.push_str(&format!(
                         ", header {}: /{}/",
-                        header.name, header.pattern.source
+                        header.name,
+                        self.shown(&header.pattern, &targets)
                     ));
                 }
                 if targets.len() > 1 {
@@ -429,7 +444,12 @@ impl Verifier<'_> {
                 }
                 let expected = match output {
                     Some(output) => {
-                        format!("exit status {exit} and output matching /{}/", output.source)
+                        let targets: Vec<Option<String>> =
+                            targets.iter().cloned().map(Some).collect();
+                        format!(
+                            "exit status {exit} and output matching /{}/",
+                            self.shown(output, &targets)
+                        )
                     }
                     None => format!("exit status {exit}"),
                 };

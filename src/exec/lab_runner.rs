@@ -503,7 +503,11 @@ impl ActionRunner for LabRunner<'_> {
                         "`{vbox_name}` is still locked by a session after 30 s"
                     ));
                 }
-                self.vbox.delete(&handle).map_err(vbox)
+                self.vbox.delete(&handle).map_err(vbox)?;
+                if let Some(uuid) = self.lab.vm(vm).map(|vm| self.guests.handle(vm)) {
+                    self.state.forget_vm(&uuid);
+                }
+                Ok(())
             }
         }
     }

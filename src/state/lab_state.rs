@@ -59,6 +59,12 @@ impl LabState {
         JsonStore::open(self.dir.join("steps.json"))
     }
 
+    /// Forgets what was kept of a deleted VM (its host key pin and applied steps).
+    pub fn forget_vm(&self, uuid: &str) {
+        let _ = self.host_keys().set(uuid, None);
+        let _ = self.applied_steps().set(uuid, None);
+    }
+
     /// Takes the lab's lock for `command`.
     pub fn lock(&self, command: &str) -> Result<LabLock, LockError> {
         LabLock::acquire(&self.dir, &self.lab, command)

@@ -249,6 +249,7 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
             log("sshd failed to start");
         }
     }
+    start_enabled_services(sigset);
     // Booted: Guest Additions report in (whether or not sshd came up, as on a real VM).
     let mut out = std::io::stdout();
     let _ = out.write_all(b"up\n");
@@ -262,6 +263,74 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
             }
             _ => {}
         }
+    }
+}
+
+/// Where a VM keeps the services that were enabled when it first booted.
+const SERVICE_BASELINE: &str = "/var/lib/vboxsim-guest/baseline-services";
+
+/// Starts the services enabled in this VM, as systemd does at boot. The guest's base is this
+/// machine's root, whose own enabled services are not the appliance's: the units wanted at the
+/// VM's first boot are its baseline (never started), those enabled since — by provisioning,
+/// `systemctl enable` — start, in the background, on every boot.
+fn start_enabled_services(sigset: &libc::sigset_t) {
+    let listed = Command::new("/usr/bin/systemctl")
+        .arg("default-services")
+        .env_clear()
+        .env("PATH", GUEST_PATH)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output();
+    let Ok(listed) = listed else {
+        return;
+    };
+    let wanted: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let Ok(baseline) = std::fs::read_to_string(SERVICE_BASELINE) else {
+        if let Some(dir) = Path::new(SERVICE_BASELINE).parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(SERVICE_BASELINE, wanted.join("\n") + "\n");
+        return;
+    };
+    let baseline: Vec<&str> = baseline.lines().collect();
+    let enabled: Vec<&String> = wanted
+        .iter()
+        .filter(|unit| !baseline.contains(&unit.as_str()))
+        .collect();
+    if enabled.is_empty() {
+        return;
+    }
+    log(&format!(
+        "starting enabled services: {}",
+        enabled
+            .iter()
+            .map(|unit| unit.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    let mut cmd = Command::new("/usr/bin/systemctl");
+    cmd.arg("start")
+        .args(enabled)
+        .env_clear()
+        .env("PATH", GUEST_PATH)
+        .env("HOME", "/root")
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let set = *sigset;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            unblock_for_children(&set);
+            Ok(())
+        });
+    }
+    if let Err(e) = cmd.spawn() {
+        log(&format!("cannot start enabled services: {e}"));
     }
 }
 
@@ -321,6 +390,31 @@ sys.exit(systemctl.main())
     )
 }
 
+/// Guests have no network beyond their world, and their packages are this machine's: apt in a
+/// guest sees no package sources, so installing a package this machine has is a no-op (never
+/// an attempt to download a newer version), one it lacks is "Unable to locate package", and
+/// `apt-get update` does nothing.
+fn offline_apt(additions: &str) -> Result<(), String> {
+    let conf_dir = format!("{additions}/etc/apt/apt.conf.d");
+    let state = format!("{additions}/var/lib/vboxsim-guest/apt");
+    for dir in [
+        conf_dir.clone(),
+        format!("{state}/lists/partial"),
+        format!("{state}/sources.list.d"),
+    ] {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{dir}: {e}"))?;
+    }
+    let conf = format!("{conf_dir}/99vboxsim-offline");
+    std::fs::write(
+        &conf,
+        "// vboxsim: guests have no package sources (see vboxsim's README).\n\
+         Dir::Etc::SourceList \"/dev/null\";\n\
+         Dir::Etc::SourceParts \"/var/lib/vboxsim-guest/apt/sources.list.d\";\n\
+         Dir::State::Lists \"/var/lib/vboxsim-guest/apt/lists\";\n",
+    )
+    .map_err(|e| format!("{conf}: {e}"))
+}
+
 fn build_root(cfg: &GuestConfig) -> Result<(), String> {
     mount("", "/", "", libc::MS_REC | libc::MS_PRIVATE, "")?;
     mount("tmpfs", &cfg.additions_mnt, "tmpfs", 0, "mode=0755")?;
@@ -331,6 +425,7 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
         .map_err(|e| format!("{wrapper}: {e}"))?;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| format!("{wrapper}: {e}"))?;
+    offline_apt(&cfg.additions_mnt)?;
     // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
     // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.
     mount(
