@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::halt::halt_vms;
 use super::lab_session::LabSession;
 use super::up::{Convergence, converge};
-use super::verify::{ReportTargets, run_checks, write_reports};
+use super::verify::{ReportTargets, print_check_lines, run_checks, write_reports};
 use super::{DiskFiles, Ui, apply_images, cancel_flag, load_valid};
 use crate::cli::{LabArg, ScenarioRunArgs};
 use crate::error::Error;
@@ -224,13 +224,7 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
         fail_fast: false,
         boot_timeout: Duration::from_secs(args.boot_timeout),
     };
-    let say = |text: String| {
-        if !ui.json && !args.tap {
-            ui.out(&format!("{text}\n"));
-        } else if args.tap {
-            ui.err(&format!("{text}\n"));
-        }
-    };
+    let say = |text: String| print_check_lines(ui, args.tap, &format!("{text}\n"));
     let began = Instant::now();
     say(format!(
         "scenario `{}` on lab `{}` ({}): {} acts",
@@ -272,14 +266,7 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
             &scenario.sources,
             &act.name,
             usize::from(args.jobs),
-            &|lines| {
-                if ui.json {
-                } else if args.tap {
-                    ui.err(lines);
-                } else {
-                    ui.out(lines);
-                }
-            },
+            &|lines| print_check_lines(ui, args.tap, lines),
         )?;
         verifications.push(verification);
     }

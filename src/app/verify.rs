@@ -127,6 +127,19 @@ pub(crate) fn write_reports(
     Ok(())
 }
 
+/// Shows a finished check's lines: on stdout for people, on stderr when stdout is TAP, not
+/// at all when it is JSON.
+pub(crate) fn print_check_lines(ui: &Ui, tap: bool, lines: &str) {
+    if ui.json {
+        return;
+    }
+    if tap {
+        ui.err(lines);
+    } else {
+        ui.out(lines);
+    }
+}
+
 /// Runs `checks` against the session's lab, handing each result's lines to `print` as it
 /// finishes.
 pub(crate) fn run_checks(
@@ -219,14 +232,7 @@ pub(crate) fn verify(ui: &Ui, args: &VerifyArgs) -> Result<u8, Error> {
         &sources,
         &session.lab.name,
         usize::from(args.jobs),
-        &|lines| {
-            if ui.json {
-            } else if args.tap {
-                ui.err(lines);
-            } else {
-                ui.out(lines);
-            }
-        },
+        &|lines| print_check_lines(ui, args.tap, lines),
     )?;
     let verifications = [verification];
     write_reports(

@@ -120,8 +120,9 @@ impl HeldConnection for HeldHttp {
     }
 }
 
-/// Parses a raw HTTP/1.1 response head (and what body followed it).
-fn parse_raw_response(raw: &str) -> HttpResponse {
+/// Parses a raw HTTP/1.1 response head (and what body followed it), as a socket or
+/// `curl -i` gives it.
+pub fn parse_raw_response(raw: &str) -> HttpResponse {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
     let mut lines = head.lines();
     let status = lines

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::balancer::{self, Verdict};
-use super::probes::{HttpResponse, Probes};
+use super::probes::{HttpResponse, Probes, parse_raw_response};
 use crate::exec::GuestAccess;
 use crate::lab::Lab;
 use crate::lab::facts::render;
@@ -683,23 +683,7 @@ impl Verifier<'_> {
                 last_line(&output.text())
             ));
         }
-        let text = output.text().replace("\r\n", "\n");
-        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0);
-        let headers = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(key, value)| (key.trim().to_ascii_lowercase(), value.trim().to_string()))
-            .collect();
-        Ok(HttpResponse {
-            status,
-            headers,
-            body: body.to_string(),
-        })
+        Ok(parse_raw_response(&output.text()))
     }
 
     /// Which backend served a response: the identified value matched against each backend's

@@ -15,7 +15,8 @@ use crate::lab::facts::{RuntimeFacts, lab_context, vm_context};
 use crate::lab::model::{MacAddress, NetworkKind, SshRoute, Vm};
 use crate::plan::SSH_FORWARD_RULE;
 use crate::provision::{Guest, RenderedStep, detect_privilege, tail};
-use crate::remote::{Connector, Credentials, RemoteError, Session, SshTarget};
+use crate::remote::guest_shell::Privilege;
+use crate::remote::{Connector, Credentials, RemoteError, Secret, Session, SshTarget};
 use crate::state::JsonStore;
 use crate::state::lab_state::PinnedKey;
 
@@ -61,22 +62,26 @@ impl RuntimeContext {
             if let Some(mac) = nic.mac {
                 self.facts.macs.insert((vm.name.clone(), nic.slot), mac);
             }
-            let names: Vec<String> = nic
-                .forwards
-                .iter()
-                .filter_map(|rule| rule.split(',').next().map(str::to_string))
-                .collect();
-            if let Some(port) = nic
-                .forwards
-                .iter()
-                .find(|rule| rule.starts_with(&format!("{SSH_FORWARD_RULE},")))
-                .and_then(|rule| rule.split(',').nth(3))
-                .and_then(|port| port.parse().ok())
-            {
-                self.ssh_ports.insert(vm.name.clone(), port);
-            }
-            self.nat_rules.insert((vm.name.clone(), nic.slot), names);
+            self.record_forwards(vm, nic.slot, &nic.forwards);
         }
+    }
+
+    /// Remembers the NAT port-forward rules an adapter has (VirtualBox's
+    /// `name,proto,host_ip,host_port,guest_ip,guest_port`), and labctl's SSH forward among them.
+    pub fn record_forwards(&mut self, vm: &Vm, slot: u8, rules: &[String]) {
+        let names: Vec<String> = rules
+            .iter()
+            .filter_map(|rule| rule.split(',').next().map(str::to_string))
+            .collect();
+        if let Some(port) = rules
+            .iter()
+            .find(|rule| rule.starts_with(&format!("{SSH_FORWARD_RULE},")))
+            .and_then(|rule| rule.split(',').nth(3))
+            .and_then(|port| port.parse().ok())
+        {
+            self.ssh_ports.insert(vm.name.clone(), port);
+        }
+        self.nat_rules.insert((vm.name.clone(), slot), names);
     }
 }
 
@@ -97,6 +102,24 @@ fn host_only_of(lab: &Lab, inventory: &Inventory, network: &str) -> Option<Strin
         None => inventory
             .host_only_with(*host)
             .map(|found| found.name.clone()),
+    }
+}
+
+/// A session to a guest, with how commands get root in it.
+pub struct Login {
+    session: Box<dyn Session>,
+    privilege: Privilege,
+    password: Option<Secret>,
+}
+
+impl Login {
+    /// The guest, to run commands and steps in.
+    pub fn guest(&mut self) -> Guest<'_> {
+        Guest {
+            session: self.session.as_mut(),
+            privilege: self.privilege,
+            password: self.password.as_ref(),
+        }
     }
 }
 
@@ -422,20 +445,26 @@ impl GuestAccess<'_> {
         }
     }
 
-    /// Runs a command on a VM as root (through sudo, as steps do); fails unless it exits 0.
-    pub fn run_as_root(&self, vm: &Vm, command: &str, timeout: Duration) -> Result<(), String> {
-        let mut session = self.connect(vm, Instant::now() + Duration::from_secs(30))?;
+    /// Logs in to a VM (retrying until `deadline`) and finds out how commands get root there.
+    pub fn login(&self, vm: &Vm, deadline: Instant) -> Result<Login, String> {
+        let mut session = self.connect(vm, deadline)?;
         let password = self
             .credentials
             .get(&vm.image)
             .and_then(|credentials| credentials.password.clone());
         let privilege = detect_privilege(session.as_mut(), password.as_ref())
             .map_err(|error| error.to_string())?;
-        let mut guest = Guest {
-            session: session.as_mut(),
+        Ok(Login {
+            session,
             privilege,
-            password: password.as_ref(),
-        };
+            password,
+        })
+    }
+
+    /// Runs a command on a VM as root (through sudo, as steps do); fails unless it exits 0.
+    pub fn run_as_root(&self, vm: &Vm, command: &str, timeout: Duration) -> Result<(), String> {
+        let mut login = self.login(vm, Instant::now() + Duration::from_secs(30))?;
+        let mut guest = login.guest();
         let output = guest
             .run(command, true, &[], &[], timeout, &mut |_| {})
             .map_err(|error| error.to_string())?;
@@ -454,18 +483,8 @@ impl GuestAccess<'_> {
     /// Runs rendered steps on a VM, in order, every time (not by content hash); stops at the
     /// first that fails, with the last lines it printed.
     pub fn run_steps(&self, vm: &Vm, steps: &[RenderedStep]) -> Result<(), String> {
-        let mut session = self.connect(vm, Instant::now() + Duration::from_secs(30))?;
-        let password = self
-            .credentials
-            .get(&vm.image)
-            .and_then(|credentials| credentials.password.clone());
-        let privilege = detect_privilege(session.as_mut(), password.as_ref())
-            .map_err(|error| error.to_string())?;
-        let mut guest = Guest {
-            session: session.as_mut(),
-            privilege,
-            password: password.as_ref(),
-        };
+        let mut login = self.login(vm, Instant::now() + Duration::from_secs(30))?;
+        let mut guest = login.guest();
         for (index, step) in steps.iter().enumerate() {
             let done = guest.run_step(step, &mut |_| {}).map_err(|error| {
                 format!("step {} `{}` on {}: {error}", index + 1, step.name, vm.name)

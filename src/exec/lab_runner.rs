@@ -18,8 +18,8 @@ use crate::hypervisor::{VBoxError, VBoxManage};
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
 use crate::lab::model::{NetworkKind, Vm};
-use crate::plan::{Action, NicAttachment, PlannedAction, SSH_FORWARD_RULE, VmSettings};
-use crate::provision::{Guest, LocalFiles, detect_privilege, first_pending, render_steps, tail};
+use crate::plan::{Action, NicAttachment, PlannedAction, VmSettings};
+use crate::provision::{LocalFiles, first_pending, render_steps, tail};
 use crate::state::{JsonStore, LabState, PendingHostOnly};
 
 /// Everything the runner needs.
@@ -197,21 +197,7 @@ impl LabRunner<'_> {
                 .facts
                 .macs
                 .insert((vm.name.clone(), nic.slot), nic.mac);
-            let names: Vec<String> = nic
-                .forwards
-                .iter()
-                .filter_map(|rule| rule.split(',').next().map(str::to_string))
-                .collect();
-            if let Some(port) = nic
-                .forwards
-                .iter()
-                .find(|rule| rule.starts_with(&format!("{SSH_FORWARD_RULE},")))
-                .and_then(|rule| rule.split(',').nth(3))
-                .and_then(|port| port.parse().ok())
-            {
-                context.ssh_ports.insert(vm.name.clone(), port);
-            }
-            context.nat_rules.insert((vm.name.clone(), nic.slot), names);
+            context.record_forwards(vm, nic.slot, &nic.forwards);
         }
     }
 
@@ -238,21 +224,8 @@ impl LabRunner<'_> {
         if start == steps.len() {
             return Ok(());
         }
-        let mut session = self
-            .guests
-            .connect(vm, Instant::now() + self.boot_timeout)?;
-        let password = self
-            .guests
-            .credentials
-            .get(&vm.image)
-            .and_then(|credentials| credentials.password.clone());
-        let privilege = detect_privilege(session.as_mut(), password.as_ref())
-            .map_err(|error| error.to_string())?;
-        let mut guest = Guest {
-            session: session.as_mut(),
-            privilege,
-            password: password.as_ref(),
-        };
+        let mut login = self.guests.login(vm, Instant::now() + self.boot_timeout)?;
+        let mut guest = login.guest();
         applied.truncate(start);
         let total = steps.len();
         for (index, step) in steps.iter().enumerate().skip(start) {

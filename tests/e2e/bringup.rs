@@ -375,13 +375,25 @@ fn snapshots_are_saved_listed_and_restored() {
     world.write("lab.toml", &two_vm_lab("snap"));
     world.labctl(&["up", "lab.toml"]).expect(0, "up");
     world
-        .labctl(&["exec", "lab.toml", "--all", "--", "echo before > /var/tmp/state"])
+        .labctl(&[
+            "exec",
+            "lab.toml",
+            "--all",
+            "--",
+            "echo before > /var/tmp/state",
+        ])
         .expect(0, "write before");
     world
         .labctl(&["snapshot", "save", "checkpoint", "lab.toml"])
         .expect(0, "snapshot save");
     world
-        .labctl(&["exec", "lab.toml", "--all", "--", "echo after > /var/tmp/state"])
+        .labctl(&[
+            "exec",
+            "lab.toml",
+            "--all",
+            "--",
+            "echo after > /var/tmp/state",
+        ])
         .expect(0, "write after");
     let listed = world.labctl(&["snapshot", "list", "lab.toml"]);
     listed.expect(0, "snapshot list");
@@ -398,6 +410,8 @@ fn snapshots_are_saved_listed_and_restored() {
     assert_eq!(node1.stdout, "before\n", "node1 is back at the snapshot");
     let node2 = world.labctl(&["exec", "lab.toml", "node2", "--", "cat /var/tmp/state"]);
     assert_eq!(node2.stdout, "after\n", "node2 was not restored");
-    world.labctl(&["destroy", "lab.toml", "--yes"]).expect(0, "destroy");
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
     assert!(world.vm_names().is_empty());
 }

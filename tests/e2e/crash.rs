@@ -154,14 +154,21 @@ fn up_killed_at_random_points_converges_and_destroys_cleanly() {
 #[test]
 fn ctrl_c_stops_up_with_exit_130_and_the_next_up_converges() {
     let world = World::new("int");
-    world.write("lab.toml", &lab().replace("name = \"crash\"", "name = \"int\""));
+    world.write(
+        "lab.toml",
+        &lab().replace("name = \"crash\"", "name = \"int\""),
+    );
     let child = world.spawn_labctl(&["up", "lab.toml"], &[("VBOXSIM_TIME_SCALE", "0.05")]);
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: sending SIGINT to the child this test started.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
     let interrupted = finish(child);
     interrupted.expect(130, "up interrupted");
-    world.labctl(&["up", "lab.toml"]).expect(0, "up after Ctrl-C");
-    world.labctl(&["destroy", "lab.toml", "--yes"]).expect(0, "destroy");
+    world
+        .labctl(&["up", "lab.toml"])
+        .expect(0, "up after Ctrl-C");
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
     assert!(world.vm_names().is_empty());
 }

@@ -55,3 +55,21 @@ fn readme_starts_with_the_run_and_test_commands_and_ci_runs_the_test_command() {
         ".ci/run must call the README's test command"
     );
 }
+
+#[test]
+fn the_readme_draws_each_course_lab_as_labctl_graph_does() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    for lab in ["exam3", "escalamiento", "voting"] {
+        let output = std::process::Command::new(crate::support::labctl())
+            .args(["graph", &format!("labs/{lab}.toml")])
+            .current_dir(repo())
+            .output()
+            .expect("labctl graph");
+        assert!(output.status.success());
+        let drawn = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            readme.contains(&format!("{lab}:\n\n```mermaid\n{drawn}```")),
+            "README.md's topology of {lab} differs from `labctl graph labs/{lab}.toml`:\n{drawn}"
+        );
+    }
+}
