@@ -22,7 +22,11 @@ cidr = "192.168.56.0/24"
 [vms.node]
 count = 2
 nics = [{ net = "lab", ip = "192.168.56.91" }]
-provision = [{ text = "{{ vm.name }} of {{ vm.count }}\n", to = "/srv/me" }]
+provision = [
+  { text = "{{ vm.name }} of {{ vm.count }}\n", to = "/srv/me" },
+  { text = "[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n", to = "/etc/systemd/system/idle.service" },
+  { run = "systemctl enable idle && systemctl start idle" },
+]
 "#;
 
 const SCENARIO: &str = r#"
@@ -71,6 +75,18 @@ start = "node1"
 [[act.checks]]
 name = "node1 answers again"
 ping = "node1"
+
+[[act.checks]]
+name = "the service enabled on node1 started at boot"
+command = "systemctl is-active idle"
+on = "node1"
+output = "^active$"
+
+[[act.checks]]
+name = "packages come from the appliance, never from the network"
+command = "sudo apt-get install -y openssh-server >/dev/null && echo installed; sudo apt-get install -y no-such-package-here 2>&1 | grep -c 'Unable to locate package'"
+on = "node1"
+output = "^installed\n1$"
 
 [[act]]
 name = "mark every replica"
