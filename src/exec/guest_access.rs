@@ -398,20 +398,25 @@ impl GuestAccess<'_> {
     /// Fills in the leased addresses of every DHCP adapter that VirtualBox reports, for
     /// templates that use them.
     pub fn learn_leases(&self) {
-        for vm in &self.lab.vms {
-            for nic in vm.nics.iter().filter(|nic| nic.ip.is_none()) {
-                let network = self.lab.network(&nic.network).map(|network| &network.kind);
-                if matches!(
-                    network,
-                    Some(
-                        NetworkKind::HostOnly { dhcp: Some(_), .. }
-                            | NetworkKind::NatNetwork { dhcp: Some(_), .. }
-                    )
-                ) {
-                    let _ = self.address_of(vm, Some(&nic.network));
-                }
+        // One VM after another would cost a few guest-property reads each: ask all at once.
+        std::thread::scope(|scope| {
+            for vm in &self.lab.vms {
+                scope.spawn(move || {
+                    for nic in vm.nics.iter().filter(|nic| nic.ip.is_none()) {
+                        let network = self.lab.network(&nic.network).map(|network| &network.kind);
+                        if matches!(
+                            network,
+                            Some(
+                                NetworkKind::HostOnly { dhcp: Some(_), .. }
+                                    | NetworkKind::NatNetwork { dhcp: Some(_), .. }
+                            )
+                        ) {
+                            let _ = self.address_of(vm, Some(&nic.network));
+                        }
+                    }
+                });
             }
-        }
+        });
     }
 
     /// Runs a command on a VM as its login user (a short-lived connection).
