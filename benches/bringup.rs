@@ -11,7 +11,7 @@ mod world;
 use std::time::Instant;
 
 use serde_json::Value;
-use world::World;
+use world::{World, lab_preamble};
 
 /// The latency model's factor: real VirtualBox timings × this.
 const SCALE: &str = "0.1";
@@ -20,17 +20,7 @@ const SCALE: &str = "0.1";
 fn lab(name: &str) -> String {
     format!(
         r#"
-[lab]
-name = "{name}"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
+{preamble}
 
 [networks.back]
 type = "natnetwork"
@@ -70,7 +60,8 @@ output = "{{{{ vm.name }}}}"
 name = "lb reaches db"
 ping = "db"
 from = "lb"
-"#
+"#,
+        preamble = lab_preamble(name)
     )
 }
 
@@ -173,9 +164,8 @@ fn main() {
     let big = World::new("bbig");
     big.write(
         "lab.toml",
-        "[lab]\nname = \"bbig\"\n\n[images.base]\nova = \"base.ova\"\nuser = \"student\"\npassword_env = \"LAB_PASSWORD\"\n\n\
-         [networks.lab]\ntype = \"hostonly\"\ncidr = \"192.168.56.0/24\"\n\n\
-         [vms.node]\ncount = 14\nnics = [{ net = \"lab\", ip = \"192.168.56.41\" }]\n",
+        &(lab_preamble("bbig")
+            + "\n[vms.node]\ncount = 14\nnics = [{ net = \"lab\", ip = \"192.168.56.41\" }]\n"),
     );
     big.labctl(&["up", "lab.toml"]).expect(0, "up of 14 VMs");
     let mut status_best = f64::MAX;

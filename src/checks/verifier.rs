@@ -241,22 +241,13 @@ impl Verifier<'_> {
                         .probes
                         .ping(IpAddr::V4(ip), check.timeout)
                         .map(|()| format!("{ip} answered")),
-                    Some(from) => {
-                        let seconds = check.timeout.as_secs().max(1);
-                        let output = self.guests.run(
-                            self.vm(from)?,
-                            &format!("ping -c 1 -W {seconds} {ip}"),
-                            check.timeout + Duration::from_secs(5),
-                        )?;
-                        if output.status == 0 {
-                            Ok(format!("{ip} answered {from}"))
-                        } else {
-                            Err(format!(
-                                "no reply from {ip} to {from}: {}",
-                                last_line(&output.text())
-                            ))
-                        }
-                    }
+                    Some(from) => self.probe_from(
+                        from,
+                        &format!("ping -c 1 -W {} {ip}", check.timeout.as_secs().max(1)),
+                        check.timeout,
+                        format!("{ip} answered {from}"),
+                        format!("no reply from {ip} to {from}"),
+                    ),
                 }
             }),
             CheckKind::Port {
@@ -275,24 +266,16 @@ impl Verifier<'_> {
                             .probes
                             .tcp(SocketAddr::new(IpAddr::V4(ip), *port), check.timeout)
                             .map(|()| format!("{ip}:{port} open")),
-                        Some(from) => {
-                            let seconds = check.timeout.as_secs().max(1);
-                            let command =
-                                format!("timeout {seconds} bash -c 'exec 3<>/dev/tcp/{ip}/{port}'");
-                            let output = self.guests.run(
-                                self.vm(from)?,
-                                &command,
-                                check.timeout + Duration::from_secs(5),
-                            )?;
-                            if output.status == 0 {
-                                Ok(format!("{ip}:{port} open from {from}"))
-                            } else {
-                                Err(format!(
-                                    "{ip}:{port} closed from {from}: {}",
-                                    last_line(&output.text())
-                                ))
-                            }
-                        }
+                        Some(from) => self.probe_from(
+                            from,
+                            &format!(
+                                "timeout {} bash -c 'exec 3<>/dev/tcp/{ip}/{port}'",
+                                check.timeout.as_secs().max(1)
+                            ),
+                            check.timeout,
+                            format!("{ip}:{port} open from {from}"),
+                            format!("{ip}:{port} closed from {from}"),
+                        ),
                     }
                 },
             ),
@@ -662,6 +645,26 @@ impl Verifier<'_> {
                 attempt.details,
             ),
             (Err(error), _) => Attempt::new(false, expected, error, Vec::new()),
+        }
+    }
+
+    /// A probe run in a guest (`from`): `passed` when the command exits 0, else `failed` with
+    /// the last line it printed.
+    fn probe_from(
+        &self,
+        from: &str,
+        command: &str,
+        timeout: Duration,
+        passed: String,
+        failed: String,
+    ) -> Result<String, String> {
+        let output = self
+            .guests
+            .run(self.vm(from)?, command, timeout + Duration::from_secs(5))?;
+        if output.status == 0 {
+            Ok(passed)
+        } else {
+            Err(format!("{failed}: {}", last_line(&output.text())))
         }
     }
 

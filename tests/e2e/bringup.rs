@@ -4,23 +4,13 @@
 
 use serde_json::Value;
 
-use crate::world::{PASSWORD, World, finish};
+use crate::world::{PASSWORD, World, finish, lab_preamble};
 
 /// Five VMs (one, three replicas, one) on a host-only and a NAT network.
 pub fn five_vm_lab(name: &str, web_count: u32) -> String {
     format!(
         r#"
-[lab]
-name = "{name}"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
+{preamble}
 
 [networks.back]
 type = "natnetwork"
@@ -39,7 +29,8 @@ provision = [{{ text = "served by {{{{ vm.name }}}}\n", to = "/srv/www/index.htm
 [vms.lb]
 nics = [{{ net = "lab", ip = "192.168.56.10" }}, {{ net = "back" }}]
 after = ["web"]
-"#
+"#,
+        preamble = lab_preamble(name)
     )
 }
 
@@ -223,17 +214,7 @@ fn a_five_vm_lab_comes_up_converges_and_is_destroyed_without_a_trace() {
 fn two_vm_lab(name: &str) -> String {
     format!(
         r#"
-[lab]
-name = "{name}"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
+{preamble}
 
 [networks.back]
 type = "natnetwork"
@@ -243,7 +224,8 @@ cidr = "10.20.0.0/24"
 count = 2
 nics = [{{ net = "lab", ip = "192.168.56.41" }}, {{ net = "back" }}]
 provision = [{{ run = "hostname > /tmp/me" }}]
-"#
+"#,
+        preamble = lab_preamble(name)
     )
 }
 

@@ -3,22 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::world::{World, finish};
+use crate::world::{World, finish, lab_preamble};
 
-fn lab() -> &'static str {
-    r#"
-[lab]
-name = "crash"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
-
+fn lab(name: &str) -> String {
+    lab_preamble(name)
+        + r#"
 [networks.back]
 type = "natnetwork"
 cidr = "10.30.0.0/24"
@@ -107,7 +96,7 @@ fn assert_nothing_left(world: &World, round: usize, delay: u64) {
 #[test]
 fn up_killed_at_random_points_converges_and_destroys_cleanly() {
     let world = World::new("kill");
-    world.write("lab.toml", lab());
+    world.write("lab.toml", &lab("crash"));
     let began = Instant::now();
     world
         .labctl(&["up", "lab.toml"])
@@ -154,10 +143,7 @@ fn up_killed_at_random_points_converges_and_destroys_cleanly() {
 #[test]
 fn ctrl_c_stops_up_with_exit_130_and_the_next_up_converges() {
     let world = World::new("int");
-    world.write(
-        "lab.toml",
-        &lab().replace("name = \"crash\"", "name = \"int\""),
-    );
+    world.write("lab.toml", &lab("int"));
     let child = world.spawn_labctl(&["up", "lab.toml"], &[("VBOXSIM_TIME_SCALE", "0.05")]);
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: sending SIGINT to the child this test started.

@@ -4,22 +4,12 @@
 
 use serde_json::Value;
 
-use crate::world::{PASSWORD, Run, World};
+use crate::world::{PASSWORD, Run, World, lab_preamble};
 
 fn lab(second_step: &str) -> String {
     format!(
         r#"
-[lab]
-name = "prov"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
+{preamble}
 
 [vms.node]
 count = 2
@@ -29,7 +19,8 @@ provision = [
   {{ name = "second", run = "{second_step}" }},
   {{ name = "third", run = "echo third >> /var/tmp/runs" }},
 ]
-"#
+"#,
+        preamble = lab_preamble("prov")
     )
 }
 

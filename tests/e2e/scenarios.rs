@@ -4,21 +4,11 @@
 
 use serde_json::Value;
 
-use crate::world::World;
+use crate::world::{World, lab_preamble};
 
-const LAB: &str = r#"
-[lab]
-name = "scen"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
-
+fn lab() -> String {
+    lab_preamble("scen")
+        + r#"
 [vms.node]
 count = 2
 nics = [{ net = "lab", ip = "192.168.56.91" }]
@@ -27,7 +17,8 @@ provision = [
   { text = "[Service]\nExecStart=/bin/sleep infinity\n[Install]\nWantedBy=multi-user.target\n", to = "/etc/systemd/system/idle.service" },
   { run = "systemctl enable idle && systemctl start idle" },
 ]
-"#;
+"#
+}
 
 const SCENARIO: &str = r#"
 [scenario]
@@ -113,7 +104,7 @@ output = "^down$"
 #[test]
 fn a_scenario_adds_stops_starts_runs_and_removes_with_checks_after_each_act() {
     let world = World::new("scen");
-    world.write("lab.toml", LAB);
+    world.write("lab.toml", &lab());
     world.write("grow.toml", SCENARIO);
     world
         .labctl(&["scenario", "validate", "grow.toml"])

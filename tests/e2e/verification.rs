@@ -6,21 +6,11 @@
 
 use serde_json::Value;
 
-use crate::world::{PASSWORD, World};
+use crate::world::{PASSWORD, World, lab_preamble};
 
-const LAB: &str = r#"
-[lab]
-name = "bal"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
-
+fn lab() -> String {
+    lab_preamble("bal")
+        + r#"
 [vms.web]
 count = 2
 nics = [{ net = "lab", ip = "192.168.56.71" }]
@@ -113,7 +103,8 @@ stop = "systemctl stop backend"
 start = "systemctl start backend"
 requests = 6
 weight = 5
-"#;
+"#
+}
 
 fn by_name<'a>(checks: &'a [Value], name: &str) -> &'a Value {
     checks
@@ -125,7 +116,7 @@ fn by_name<'a>(checks: &'a [Value], name: &str) -> &'a Value {
 #[test]
 fn balancer_checks_pass_and_fail_for_the_right_reasons_in_every_format() {
     let world = World::new("bal");
-    world.write("lab.toml", LAB);
+    world.write("lab.toml", &lab());
     for fixture in [
         "backend.py",
         "backend.service",
@@ -377,23 +368,12 @@ fn a_rubric_file_grades_the_lab_with_its_own_checks() {
     let world = World::new("rubric");
     world.write(
         "lab.toml",
-        r#"
-[lab]
-name = "rubric"
-
-[images.base]
-ova = "base.ova"
-user = "student"
-password_env = "LAB_PASSWORD"
-
-[networks.lab]
-type = "hostonly"
-cidr = "192.168.56.0/24"
-
+        &(lab_preamble("rubric")
+            + r#"
 [vms.box]
 nics = [{ net = "lab", ip = "192.168.56.80" }]
 provision = [{ text = "42\n", to = "/srv/answer" }]
-"#,
+"#),
     );
     world.write(
         "rubric.toml",

@@ -13,6 +13,15 @@ pub const LABCTL: &str = env!("CARGO_BIN_EXE_labctl");
 /// The password of the test appliance's login user; tests check it never shows.
 pub const PASSWORD: &str = "Pw-e2e-7Xq2-notshown";
 
+/// The start of a test lab named `name`: the appliance `base.ova` (user `student`, password
+/// from `LAB_PASSWORD`) and a host-only network `lab` on 192.168.56.0/24.
+pub fn lab_preamble(name: &str) -> String {
+    format!(
+        "[lab]\nname = \"{name}\"\n\n[images.base]\nova = \"base.ova\"\nuser = \"student\"\n\
+         password_env = \"LAB_PASSWORD\"\n\n[networks.lab]\ntype = \"hostonly\"\ncidr = \"192.168.56.0/24\"\n"
+    )
+}
+
 /// What a command did.
 #[derive(Debug)]
 pub struct Run {
