@@ -166,6 +166,7 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                         vbox.remove_host_only(name)?;
                     }
                     "natnetwork" => vbox.remove_nat_network(name)?,
+                    "hostonlynet" => vbox.remove_host_only_network(name)?,
                     _ => {}
                 }
                 vbox.set_global_extradata(&format!("{NETWORK_OWNER_PREFIX}/{kind}/{name}"), None)?;

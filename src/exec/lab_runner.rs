@@ -120,10 +120,10 @@ impl LabRunner<'_> {
             }
             HostOnlyFlavor::Networks => {
                 let name = format!("labctl-{}-{network}", self.lab.name);
+                self.tag_network("hostonlynet", &name)?;
                 self.vbox
                     .create_host_only_network(&name, cidr.netmask(), cidr.network(), cidr.network())
                     .map_err(vbox)?;
-                self.tag_network("hostonlynet", &name)?;
                 name
             }
         };
@@ -339,10 +339,12 @@ impl ActionRunner for LabRunner<'_> {
                 forwards,
                 ..
             } => {
+                // Marked before it exists: a run killed between the two calls leaves a mark
+                // without a network (destroy clears it), never a network nobody owns.
+                self.tag_network("natnetwork", name)?;
                 self.vbox
                     .create_nat_network(name, &cidr.to_string(), *dhcp, forwards)
-                    .map_err(vbox)?;
-                self.tag_network("natnetwork", name)
+                    .map_err(vbox)
             }
             Action::UpdateNatNetwork {
                 name,

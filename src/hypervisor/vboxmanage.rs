@@ -491,8 +491,17 @@ impl VBoxManage {
     }
 
     /// Removes a NAT network.
+    /// Removes a NAT network; one that does not exist is already removed.
     pub fn remove_nat_network(&self, name: &str) -> Result<(), VBoxError> {
-        self.run(&["natnetwork", "remove", "--netname", name])
+        match self.run(&["natnetwork", "remove", "--netname", name]) {
+            Err(error) if error.mentions("does not exist") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Removes a host-only network (macOS, VirtualBox 7).
+    pub fn remove_host_only_network(&self, name: &str) -> Result<(), VBoxError> {
+        self.run(&["hostonlynet", "remove", "--name", name])
             .map(drop)
     }
 

@@ -2,7 +2,7 @@
 
 use crate::vbox::ctx::Ctx;
 use crate::vbox::usage;
-use crate::vbox::vbox_error::VBoxError;
+use crate::vbox::vbox_error::{self, VBoxError};
 
 const FILE: &str = "VBoxManageMisc.cpp";
 
@@ -14,6 +14,20 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     };
     ctx.update(|state| {
         let map = if target == "global" {
+            if state.faults.global_extradata_fail > 0 {
+                state.faults.global_extradata_fail -= 1;
+                return Err(VBoxError::com(
+                    "Could not save the settings file '/root/.config/VirtualBox/VirtualBox.xml' (VERR_DISK_FULL)",
+                    vbox_error::VBOX_E_FILE_ERROR,
+                    "VirtualBoxWrap",
+                    "IVirtualBox",
+                    vbox_error::context(
+                        "RTEXITCODE handleSetExtraData(HandlerArg *)",
+                        2529,
+                        FILE,
+                    ),
+                ));
+            }
             &mut state.extradata
         } else {
             let idx = ctx.find(state, target, FILE)?;

@@ -21,6 +21,9 @@ pub struct Faults {
     pub startvm_delay_ms: u64,
     /// The next N `hostonlyif create` fail (`/dev/vboxnetctl`).
     pub hostonly_create_fail: u32,
+    /// The next N `setextradata global` fail as VirtualBox.xml could not be saved.
+    #[serde(default)]
+    pub global_extradata_fail: u32,
     /// Guests started while this is set never start sshd.
     pub no_sshd: bool,
 }

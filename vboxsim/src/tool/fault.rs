@@ -27,6 +27,10 @@ pub fn main(args: &[String]) -> i32 {
                 f.hostonly_create_fail =
                     parse_n(v).ok_or("hostonly-create-fail needs a count")? as u32
             }
+            (Some("global-extradata-fail"), v) => {
+                f.global_extradata_fail =
+                    parse_n(v).ok_or("global-extradata-fail needs a count")? as u32
+            }
             (Some("no-sshd"), Some(v)) if v == "on" || v == "off" => f.no_sshd = v == "on",
             (Some("clear"), None) => *f = Default::default(),
             (Some("show"), None) => {

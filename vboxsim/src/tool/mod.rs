@@ -13,7 +13,8 @@ pub const USAGE: &str = "usage:
   vboxsim make-ova --out FILE.ova --user NAME [--password PW] [--authorized-key FILE.pub]...
                    [--name VMNAME] [--memory MB] [--cpus N] [--nics N]
   vboxsim fault lock-writes N | startvm-fail N | startvm-exit1 N | startvm-delay MS |
-                hostonly-create-fail N | no-sshd on|off | clear | show
+                hostonly-create-fail N | global-extradata-fail N | no-sshd on|off |
+                clear | show
 ";
 
 /// Dispatches `vboxsim SUBCOMMAND ...`.
