@@ -92,6 +92,7 @@ pub(crate) fn provision(ui: &Ui, args: &ProvisionArgs) -> Result<u8, Error> {
         return Ok(exit_code::OK);
     }
     run_plan(
+        "provision",
         ui,
         &session,
         &plan,

@@ -54,6 +54,7 @@ pub(crate) fn pending_steps(
 
 /// Runs a plan against a session, reporting as it goes; returns the exit code.
 pub(crate) fn run_plan(
+    command: &str,
     ui: &Ui,
     session: &LabSession,
     plan: &Plan,
@@ -91,6 +92,7 @@ pub(crate) fn run_plan(
     let mut seen = std::collections::HashSet::new();
     vms.retain(|vm| seen.insert(vm.clone()));
     emit(Event::Started {
+        command: command.to_string(),
         lab: session.lab.name.clone(),
         hypervisor: session.hypervisor.clone(),
         actions: plan.actions.len(),
@@ -192,6 +194,7 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         return Ok(exit_code::OK);
     }
     run_plan(
+        "up",
         ui,
         session,
         &plan,

@@ -20,6 +20,8 @@ pub enum Outcome {
 pub enum Event {
     /// A run begins.
     Started {
+        /// The command that runs it ("up", "provision").
+        command: String,
         /// The lab.
         lab: String,
         /// What it runs on ("VirtualBox 7.0.20 (/usr/bin/VBoxManage)").

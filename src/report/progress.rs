@@ -39,12 +39,13 @@ pub fn describe(event: &Event) -> Option<String> {
     let who = |vm: &Option<String>| vm.clone().unwrap_or_else(|| "lab".to_string());
     match event {
         Event::Started {
+            command,
             lab,
             hypervisor,
             actions,
             vms,
         } => Some(format!(
-            "up lab `{lab}` on {hypervisor}: {actions} action{} for {} VM{}",
+            "{command} lab `{lab}` on {hypervisor}: {actions} action{} for {} VM{}",
             if *actions == 1 { "" } else { "s" },
             vms.len(),
             if vms.len() == 1 { "" } else { "s" }

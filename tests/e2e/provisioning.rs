@@ -121,6 +121,15 @@ fn steps_run_once_per_content_and_resume_after_a_failure() {
         steps_run(&forced),
         ["node2:first", "node2:second", "node2:third"]
     );
+    assert!(
+        forced
+            .stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .any(|event| event["event"] == "started" && event["command"] == "provision"),
+        "the run says it provisions: {}",
+        forced.stdout
+    );
     let none = world.labctl(&["provision", "lab.toml"]);
     none.expect(0, "provision with nothing to do");
     assert!(none.stdout.contains("nothing to do"), "{}", none.stdout);
