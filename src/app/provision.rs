@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::lab_session::LabSession;
-use super::up::{pending_steps, run_plan};
+use super::up::{RunSettings, pending_steps, run_plan};
 use super::{Ui, select_vms};
 use crate::cli::ProvisionArgs;
 use crate::error::Error;
@@ -92,13 +92,15 @@ pub(crate) fn provision(ui: &Ui, args: &ProvisionArgs) -> Result<u8, Error> {
         return Ok(exit_code::OK);
     }
     run_plan(
-        "provision",
         ui,
         &session,
         &plan,
         context,
-        usize::from(args.jobs),
-        args.fail_fast,
-        Duration::from_secs(120),
+        &RunSettings {
+            command: "provision",
+            jobs: usize::from(args.jobs),
+            fail_fast: args.fail_fast,
+            boot_timeout: Duration::from_secs(120),
+        },
     )
 }

@@ -1,5 +1,8 @@
 //! `labctl status`: each VM's state, addresses, MACs, ownership and drift, from one inventory
-//! read (a `list vms` and parallel `showvminfo`s).
+//! read (a `list vms` and parallel `showvminfo`s), plus the addresses running VMs got by DHCP.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
 
 use serde::Serialize;
 
@@ -8,7 +11,8 @@ use super::lab_session::LabSession;
 use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::exit_code;
-use crate::hypervisor::inventory::Attachment;
+use crate::hypervisor::inventory::{Attachment, Inventory};
+use crate::lab::model::{MacAddress, NetworkKind, Vm};
 use crate::plan::vm_drift;
 
 /// One row of the status table.
@@ -24,22 +28,88 @@ struct VmStatus {
     drift: Vec<String>,
 }
 
+/// The addresses that running VMs of the lab report for their DHCP adapters, read for all
+/// VMs at once (a few guest-property reads each).
+fn leases<'a>(
+    session: &LabSession,
+    inventory: &Inventory,
+    vms: &[&'a Vm],
+) -> HashMap<(&'a str, u8), Ipv4Addr> {
+    let lab = &session.lab;
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = vms
+            .iter()
+            .filter_map(|vm| {
+                let observed = inventory
+                    .vm_named(&vm.vbox_name)
+                    .filter(|observed| observed.owned_by(&lab.name) && observed.state.is_on())?;
+                let asked: Vec<(u8, MacAddress)> = vm
+                    .nics
+                    .iter()
+                    .filter(|nic| nic.ip.is_none())
+                    .filter(|nic| {
+                        matches!(
+                            lab.network(&nic.network).map(|network| &network.kind),
+                            Some(
+                                NetworkKind::HostOnly { dhcp: Some(_), .. }
+                                    | NetworkKind::NatNetwork { dhcp: Some(_), .. }
+                            )
+                        )
+                    })
+                    .filter_map(|nic| {
+                        let mac = observed
+                            .nics
+                            .iter()
+                            .find(|found| found.slot == nic.slot)?
+                            .mac?;
+                        Some((nic.slot, mac))
+                    })
+                    .collect();
+                if asked.is_empty() {
+                    return None;
+                }
+                let uuid = observed.uuid.as_str();
+                Some(scope.spawn(move || {
+                    asked
+                        .into_iter()
+                        .filter_map(|(slot, mac)| {
+                            let ip = session.vbox.leased_address(uuid, mac).ok()??;
+                            Some(((vm.name.as_str(), slot), ip))
+                        })
+                        .collect::<Vec<_>>()
+                }))
+            })
+            .collect();
+        readers
+            .into_iter()
+            .flat_map(|reader| reader.join().unwrap_or_default())
+            .collect()
+    })
+}
+
 /// `labctl status [FILE] [VM…]`.
 pub(crate) fn status(ui: &Ui, targets: &TargetArgs) -> Result<u8, Error> {
     let (lab_arg, names) = super::split_targets(&targets.items, &targets.images);
     let session = LabSession::open(ui, &lab_arg, None)?;
     let inventory = session.inventory(false)?;
     let lab = &session.lab;
-    let mut rows = Vec::new();
-    for vm in lab
+    let shown: Vec<&Vm> = lab
         .vms
         .iter()
         .filter(|vm| names.is_empty() || names.contains(&vm.name) || names.contains(&vm.group))
-    {
+        .collect();
+    let leases = leases(&session, &inventory, &shown);
+    let mut rows = Vec::new();
+    for vm in shown {
         let addresses: Vec<String> = vm
             .nics
             .iter()
-            .filter_map(|nic| nic.ip.map(|ip| format!("{}={ip}", nic.network)))
+            .filter_map(|nic| match nic.ip {
+                Some(ip) => Some(format!("{}={ip}", nic.network)),
+                None => leases
+                    .get(&(vm.name.as_str(), nic.slot))
+                    .map(|ip| format!("{}={ip}(dhcp)", nic.network)),
+            })
             .collect();
         let row = match inventory.vm_named(&vm.vbox_name) {
             None => VmStatus {

@@ -54,15 +54,18 @@ pub(crate) fn pending_steps(
 
 /// Runs a plan against a session, reporting as it goes; returns the exit code.
 pub(crate) fn run_plan(
-    command: &str,
     ui: &Ui,
     session: &LabSession,
     plan: &Plan,
     context: RuntimeContext,
-    jobs: usize,
-    fail_fast: bool,
-    boot_timeout: Duration,
+    settings: &RunSettings,
 ) -> Result<u8, Error> {
+    let RunSettings {
+        command,
+        jobs,
+        fail_fast,
+        boot_timeout,
+    } = *settings;
     let cancel: &AtomicBool = cancel_flag();
     let connector = crate::remote::Ssh2Connector;
     let runner = LabRunner {
@@ -137,6 +140,19 @@ pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
     )
 }
 
+/// How a plan is run.
+#[derive(Clone, Copy)]
+pub(crate) struct RunSettings {
+    /// The command that runs it, named in the run's first line.
+    pub command: &'static str,
+    /// Actions at once.
+    pub jobs: usize,
+    /// Stop at the first failure.
+    pub fail_fast: bool,
+    /// How long a VM may take to answer SSH.
+    pub boot_timeout: Duration,
+}
+
 /// What a bring-up is asked to do.
 pub(crate) struct Convergence {
     /// Only these VMs (and what they need through `after`); None is the whole lab.
@@ -194,14 +210,16 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         return Ok(exit_code::OK);
     }
     run_plan(
-        "up",
         ui,
         session,
         &plan,
         context,
-        asked.jobs,
-        asked.fail_fast,
-        asked.boot_timeout,
+        &RunSettings {
+            command: "up",
+            jobs: asked.jobs,
+            fail_fast: asked.fail_fast,
+            boot_timeout: asked.boot_timeout,
+        },
     )
 }
 

@@ -206,27 +206,9 @@ impl GuestAccess<'_> {
     /// The address Guest Additions report for the adapter with `mac` (matched by MAC, as the
     /// guest numbers its interfaces its own way).
     fn leased_address(&self, vm: &Vm, mac: MacAddress) -> Result<Option<Ipv4Addr>, String> {
-        let handle = self.handle(vm);
-        let count = self
-            .vbox
-            .guest_property(&handle, "/VirtualBox/GuestInfo/Net/Count")
-            .map_err(vbox)?
-            .and_then(|count| count.parse::<u32>().ok())
-            .unwrap_or(0);
-        for index in 0..count {
-            let found = self
-                .vbox
-                .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/MAC"))
-                .map_err(vbox)?;
-            if found.as_deref().map(str::to_uppercase) == Some(mac.to_vbox()) {
-                return Ok(self
-                    .vbox
-                    .guest_property(&handle, &format!("/VirtualBox/GuestInfo/Net/{index}/V4/IP"))
-                    .map_err(vbox)?
-                    .and_then(|ip| ip.parse().ok()));
-            }
-        }
-        Ok(None)
+        self.vbox
+            .leased_address(&self.handle(vm), mac)
+            .map_err(vbox)
     }
 
     fn target(&self, vm: &Vm, address: SocketAddr) -> Result<SshTarget, String> {

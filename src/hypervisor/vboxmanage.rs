@@ -304,6 +304,25 @@ impl VBoxManage {
             .map(|value| value.trim().to_string()))
     }
 
+    /// The IPv4 address the guest reports for its adapter with `mac` (Guest Additions'
+    /// `/VirtualBox/GuestInfo/Net/…`), if it reports one.
+    pub fn leased_address(&self, vm: &str, mac: MacAddress) -> Result<Option<Ipv4Addr>, VBoxError> {
+        let count = self
+            .guest_property(vm, "/VirtualBox/GuestInfo/Net/Count")?
+            .and_then(|count| count.parse::<u32>().ok())
+            .unwrap_or(0);
+        for index in 0..count {
+            let found =
+                self.guest_property(vm, &format!("/VirtualBox/GuestInfo/Net/{index}/MAC"))?;
+            if found.as_deref().map(str::to_uppercase) == Some(mac.to_vbox()) {
+                return Ok(self
+                    .guest_property(vm, &format!("/VirtualBox/GuestInfo/Net/{index}/V4/IP"))?
+                    .and_then(|ip| ip.parse().ok()));
+            }
+        }
+        Ok(None)
+    }
+
     /// The VM's power state and whether a session holds it; None when it does not exist.
     pub fn power_state(&self, vm: &str) -> Result<Option<(PowerState, bool)>, VBoxError> {
         Ok(self.show(vm)?.map(|info| {

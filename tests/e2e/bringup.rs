@@ -149,6 +149,25 @@ fn a_five_vm_lab_comes_up_converges_and_is_destroyed_without_a_trace() {
         assert_eq!(row["state"], "running", "{row}");
         assert_eq!(row["owner"], "labctl", "{row}");
     }
+    // The NAT-network adapter of lb has no fixed address: status shows the one it leased,
+    // which is the one the guest has.
+    let lb = rows.iter().find(|row| row["vm"] == "lb").expect("lb row");
+    let leased = lb["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find_map(|address| address.strip_prefix("back=")?.strip_suffix("(dhcp)"))
+        .unwrap_or_else(|| panic!("lb shows its leased address: {lb}"))
+        .to_string();
+    assert!(leased.starts_with("10.10.0."), "{lb}");
+    let addresses = world.labctl(&["exec", "lab.toml", "lb", "--", "ip -4 -o addr show"]);
+    addresses.expect(0, "lb's addresses");
+    assert!(
+        addresses.stdout.contains(&format!("inet {leased}/")),
+        "status said {leased}, the guest has: {}",
+        addresses.stdout
+    );
     for (vm, ip) in [("web2", "192.168.56.22"), ("lb", "192.168.56.10")] {
         let reached = world.host("ping", &["-c", "1", "-W", "2", ip]);
         reached.expect(0, &format!("ping {vm} at {ip} from the host"));
