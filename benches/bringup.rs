@@ -160,12 +160,12 @@ fn main() {
     let one_at_a_time = timed(&serial, &["up", "lab.toml", "--jobs", "1"], &latency);
     drop(serial);
 
-    // status of a 14-VM lab.
+    // status of a 14-VM lab, each VM with a DHCP adapter whose lease status reads.
     let big = World::new("bbig");
     big.write(
         "lab.toml",
         &(lab_preamble("bbig")
-            + "\n[vms.node]\ncount = 14\nnics = [{ net = \"lab\", ip = \"192.168.56.41\" }]\n"),
+            + "\n[networks.back]\ntype = \"natnetwork\"\ncidr = \"10.50.0.0/24\"\n\n[vms.node]\ncount = 14\nnics = [{ net = \"lab\", ip = \"192.168.56.41\" }, { net = \"back\" }]\n"),
     );
     big.labctl(&["up", "lab.toml"]).expect(0, "up of 14 VMs");
     let mut status_best = f64::MAX;

@@ -509,7 +509,6 @@ impl VBoxManage {
         self.call(args, DEFAULT_TIMEOUT).map(drop)
     }
 
-    /// Removes a NAT network.
     /// Removes a NAT network; one that does not exist is already removed.
     pub fn remove_nat_network(&self, name: &str) -> Result<(), VBoxError> {
         match self.run(&["natnetwork", "remove", "--netname", name]) {
