@@ -12,7 +12,7 @@ use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::exit_code;
 use crate::hypervisor::inventory::{Attachment, Inventory};
-use crate::lab::model::{MacAddress, NetworkKind, Vm};
+use crate::lab::model::{MacAddress, Vm};
 use crate::plan::vm_drift;
 
 /// One row of the status table.
@@ -48,13 +48,8 @@ fn leases<'a>(
                     .iter()
                     .filter(|nic| nic.ip.is_none())
                     .filter(|nic| {
-                        matches!(
-                            lab.network(&nic.network).map(|network| &network.kind),
-                            Some(
-                                NetworkKind::HostOnly { dhcp: Some(_), .. }
-                                    | NetworkKind::NatNetwork { dhcp: Some(_), .. }
-                            )
-                        )
+                        lab.network(&nic.network)
+                            .is_some_and(|network| network.dhcp().is_some())
                     })
                     .filter_map(|nic| {
                         let mac = observed

@@ -385,14 +385,11 @@ impl GuestAccess<'_> {
             for vm in &self.lab.vms {
                 scope.spawn(move || {
                     for nic in vm.nics.iter().filter(|nic| nic.ip.is_none()) {
-                        let network = self.lab.network(&nic.network).map(|network| &network.kind);
-                        if matches!(
-                            network,
-                            Some(
-                                NetworkKind::HostOnly { dhcp: Some(_), .. }
-                                    | NetworkKind::NatNetwork { dhcp: Some(_), .. }
-                            )
-                        ) {
+                        if self
+                            .lab
+                            .network(&nic.network)
+                            .is_some_and(|network| network.dhcp().is_some())
+                        {
                             let _ = self.address_of(vm, Some(&nic.network));
                         }
                     }
