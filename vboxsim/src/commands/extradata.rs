@@ -17,15 +17,14 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             if state.faults.global_extradata_fail > 0 {
                 state.faults.global_extradata_fail -= 1;
                 return Err(VBoxError::com(
-                    "Could not save the settings file '/root/.config/VirtualBox/VirtualBox.xml' (VERR_DISK_FULL)",
+                    format!(
+                        "Could not save the settings file '{}' (VERR_DISK_FULL)",
+                        ctx.store.home.join("VirtualBox.xml").display()
+                    ),
                     vbox_error::VBOX_E_FILE_ERROR,
                     "VirtualBoxWrap",
                     "IVirtualBox",
-                    vbox_error::context(
-                        "RTEXITCODE handleSetExtraData(HandlerArg *)",
-                        2529,
-                        FILE,
-                    ),
+                    vbox_error::context("RTEXITCODE handleSetExtraData(HandlerArg *)", 2529, FILE),
                 ));
             }
             &mut state.extradata
