@@ -11,7 +11,7 @@ mod world;
 use std::time::Instant;
 
 use serde_json::Value;
-use world::{World, lab_preamble};
+use world::{World, calls, lab_preamble};
 
 /// The latency model's factor: real VirtualBox timings × this.
 const SCALE: &str = "0.1";
@@ -100,21 +100,7 @@ fn main() {
             ("VBOXSIM_CALL_LOG", &log_text),
         ],
     );
-    let calls: Vec<Vec<String>> = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .map(|call| {
-            call["argv"]
-                .as_array()
-                .map(|argv| {
-                    argv.iter()
-                        .filter_map(|a| a.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect();
+    let calls = calls(&log);
     let status: Value =
         serde_json::from_str(&world.labctl(&["--json", "status", "lab.toml"]).stdout)
             .expect("status JSON");

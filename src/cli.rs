@@ -115,6 +115,21 @@ pub struct UpArgs {
     pub boot_timeout: u64,
 }
 
+/// The check reports of `verify` and `scenario run`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Write a JUnit XML report (a test suite per lab checked, or per scenario act).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a Gradescope `results.json`.
+    #[arg(long, value_name = "PATH")]
+    pub gradescope: Option<PathBuf>,
+    /// Print TAP (version 14) on stdout instead of lines for people (a subtest per scenario
+    /// act).
+    #[arg(long, conflicts_with = "json")]
+    pub tap: bool,
+}
+
 /// Arguments of `verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
@@ -128,15 +143,9 @@ pub struct VerifyArgs {
     /// Run only the checks with these names.
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
-    /// Write a JUnit XML report.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// Write a Gradescope `results.json`.
-    #[arg(long, value_name = "PATH")]
-    pub gradescope: Option<PathBuf>,
-    /// Print TAP (version 14) on stdout instead of lines for people.
-    #[arg(long, conflicts_with = "json")]
-    pub tap: bool,
+    /// The reports.
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Checks run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
@@ -211,15 +220,9 @@ pub struct ScenarioRunArgs {
     /// Use another appliance for an image of the lab, as NAME=PATH.
     #[arg(long = "image", value_name = "NAME=PATH")]
     pub images: Vec<String>,
-    /// Write a JUnit XML report (a test suite per act).
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// Write a Gradescope `results.json`.
-    #[arg(long, value_name = "PATH")]
-    pub gradescope: Option<PathBuf>,
-    /// Print TAP (version 14) on stdout, a subtest per act.
-    #[arg(long, conflicts_with = "json")]
-    pub tap: bool,
+    /// The reports.
+    #[command(flatten)]
+    pub reports: ReportArgs,
     /// Actions and checks run at once.
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

@@ -2,7 +2,6 @@
 //! and the networks labctl created that nothing uses — and nothing it did not make.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 use super::Ui;
 use super::lab_session::LabSession;
@@ -109,14 +108,7 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
         }
     }
     let vbox = &session.vbox;
-    let delete = |vm: &ObservedVm| -> Result<(), Error> {
-        if vm.state.is_on() {
-            vbox.power_off(&vm.uuid)?;
-        }
-        vbox.wait_unlocked(&vm.uuid, Duration::from_secs(30))?;
-        vbox.delete(&vm.uuid)?;
-        Ok(())
-    };
+    let delete = |vm: &ObservedVm| -> Result<(), Error> { Ok(vbox.power_off_and_delete(vm)?) };
     let mut failures = Vec::new();
     let results: Vec<(String, Result<(), Error>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = clones

@@ -281,22 +281,40 @@ fn lab_path(arg: &LabArg) -> Result<PathBuf, Error> {
     ))
 }
 
-/// Reads and validates a lab file, printing its diagnostics.
-fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
-    let path = lab_path(arg)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::File {
+/// A file the user named (lab, scenario, checks), read whole.
+pub(crate) struct SourceFile {
+    /// Its text.
+    pub text: String,
+    /// Its path as diagnostics show it.
+    pub shown: String,
+    /// The folder its relative paths start from.
+    pub dir: PathBuf,
+}
+
+/// Reads a file the user named.
+pub(crate) fn read_source(path: &Path) -> Result<SourceFile, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::File {
         action: "read",
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
-    let shown = path.display().to_string();
     let dir = path
         .parent()
         .map(Path::to_path_buf)
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    let loaded = lab::load(&shown, &text, &dir, &DiskFiles);
-    Ok((loaded, shown))
+    Ok(SourceFile {
+        text,
+        shown: path.display().to_string(),
+        dir,
+    })
+}
+
+/// Reads and validates a lab file, printing its diagnostics.
+fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
+    let file = read_source(&lab_path(arg)?)?;
+    let loaded = lab::load(&file.shown, &file.text, &file.dir, &DiskFiles);
+    Ok((loaded, file.shown))
 }
 
 /// Loads a lab and fails with every problem reported when it has errors; applies `--image`.

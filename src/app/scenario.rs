@@ -3,14 +3,14 @@
 //! the acts in order — add or remove a replica, stop or start VMs, run steps — with the act's
 //! checks after each; reports as `verify` does, one suite per act.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::halt::halt_vms;
 use super::lab_session::LabSession;
-use super::up::{Convergence, converge};
-use super::verify::{ReportTargets, print_check_lines, run_checks, write_reports};
-use super::{DiskFiles, Ui, apply_images, cancel_flag, load_valid};
+use super::up::{Convergence, RunSettings, converge};
+use super::verify::{print_check_lines, run_checks, write_reports};
+use super::{DiskFiles, SourceFile, Ui, apply_images, cancel_flag, load_valid, read_source};
 use crate::cli::{LabArg, ScenarioRunArgs};
 use crate::error::Error;
 use crate::exec::{DiskFiles as LocalDiskFiles, RuntimeContext};
@@ -22,17 +22,7 @@ use crate::scenario::{self, Act, ActAction, Scenario};
 
 /// Reads a scenario and its lab; every problem of either is reported at its location.
 fn load_scenario(ui: &Ui, file: &Path, images: &[String]) -> Result<(Scenario, Lab), Error> {
-    let text = std::fs::read_to_string(file).map_err(|source| Error::File {
-        action: "read",
-        path: file.to_path_buf(),
-        source,
-    })?;
-    let shown = file.display().to_string();
-    let dir = file
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
+    let SourceFile { text, shown, dir } = read_source(file)?;
     let parsed = match scenario::parse(&shown, &text, &dir) {
         Ok(parsed) => parsed,
         Err(loaded) => {
@@ -128,9 +118,7 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
             &Convergence {
                 targets: Some(targets.to_vec()),
                 prune: false,
-                jobs: asked.jobs,
-                fail_fast: asked.fail_fast,
-                boot_timeout: asked.boot_timeout,
+                run: asked.run,
             },
         )
         .map(drop)
@@ -155,13 +143,7 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
                 else {
                     continue;
                 };
-                if observed.state.is_on() {
-                    session.vbox.power_off(&observed.uuid)?;
-                }
-                session
-                    .vbox
-                    .wait_unlocked(&observed.uuid, Duration::from_secs(30))?;
-                session.vbox.delete(&observed.uuid)?;
+                session.vbox.power_off_and_delete(observed)?;
                 session.state.forget_vm(&observed.uuid);
                 if !ui.json {
                     ui.out(&format!("removed {name} ({vbox_name})\n"));
@@ -175,7 +157,7 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
             let context = RuntimeContext::from_inventory(&session.lab, &inventory);
             let connector = crate::remote::Ssh2Connector;
             let guests =
-                session.guest_access(&connector, context, cancel_flag(), asked.boot_timeout)?;
+                session.guest_access(&connector, context, cancel_flag(), asked.run.boot_timeout)?;
             let lab = &session.lab;
             let failures: Vec<String> = std::thread::scope(|scope| {
                 let handles: Vec<_> = vms
@@ -220,11 +202,14 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
     let asked = Convergence {
         targets: None,
         prune: false,
-        jobs: usize::from(args.jobs),
-        fail_fast: false,
-        boot_timeout: Duration::from_secs(args.boot_timeout),
+        run: RunSettings {
+            command: "up",
+            jobs: usize::from(args.jobs),
+            fail_fast: false,
+            boot_timeout: Duration::from_secs(args.boot_timeout),
+        },
     };
-    let say = |text: String| print_check_lines(ui, args.tap, &format!("{text}\n"));
+    let say = |text: String| print_check_lines(ui, args.reports.tap, &format!("{text}\n"));
     let began = Instant::now();
     say(format!(
         "scenario `{}` on lab `{}` ({}): {} acts",
@@ -234,11 +219,6 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
         scenario.acts.len()
     ));
     converge(ui, &session, &asked)?;
-    let targets = ReportTargets {
-        junit: args.junit.as_deref(),
-        gradescope: args.gradescope.as_deref(),
-        tap: args.tap,
-    };
     let mut verifications = Vec::new();
     for (index, act) in scenario.acts.iter().enumerate() {
         say(format!(
@@ -248,7 +228,7 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
             act.name
         ));
         if let Err(error) = perform(ui, &mut session, act, &asked) {
-            write_reports(ui, &scenario.name, &verifications, &targets)?;
+            write_reports(ui, &scenario.name, &verifications, &args.reports)?;
             return Err(Error::Remote(format!(
                 "act {} `{}` failed: {error}",
                 index + 1,
@@ -266,7 +246,7 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
             &scenario.sources,
             &act.name,
             usize::from(args.jobs),
-            &|lines| print_check_lines(ui, args.tap, lines),
+            &|lines| print_check_lines(ui, args.reports.tap, lines),
         )?;
         verifications.push(verification);
     }
@@ -275,7 +255,7 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
         scenario.name,
         began.elapsed().as_secs_f64()
     ));
-    write_reports(ui, &scenario.name, &verifications, &targets)?;
+    write_reports(ui, &scenario.name, &verifications, &args.reports)?;
     Ok(
         if verifications
             .iter()

@@ -133,9 +133,12 @@ pub(crate) fn up(ui: &Ui, args: &UpArgs) -> Result<u8, Error> {
         &Convergence {
             targets: (!targets.is_empty()).then_some(targets),
             prune: args.prune,
-            jobs: usize::from(args.jobs),
-            fail_fast: args.fail_fast,
-            boot_timeout: Duration::from_secs(args.boot_timeout),
+            run: RunSettings {
+                command: "up",
+                jobs: usize::from(args.jobs),
+                fail_fast: args.fail_fast,
+                boot_timeout: Duration::from_secs(args.boot_timeout),
+            },
         },
     )
 }
@@ -159,12 +162,8 @@ pub(crate) struct Convergence {
     pub targets: Option<Vec<String>>,
     /// Delete the lab's VMs that are no longer in the lab.
     pub prune: bool,
-    /// Actions at once.
-    pub jobs: usize,
-    /// Stop at the first failure.
-    pub fail_fast: bool,
-    /// How long a VM may take to answer SSH.
-    pub boot_timeout: Duration,
+    /// How the plan is run.
+    pub run: RunSettings,
 }
 
 /// Brings the session's lab in line with VirtualBox: reads what exists, plans what is missing
@@ -209,18 +208,7 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         }
         return Ok(exit_code::OK);
     }
-    run_plan(
-        ui,
-        session,
-        &plan,
-        context,
-        &RunSettings {
-            command: "up",
-            jobs: asked.jobs,
-            fail_fast: asked.fail_fast,
-            boot_timeout: asked.boot_timeout,
-        },
-    )
+    run_plan(ui, session, &plan, context, &asked.run)
 }
 
 /// Remembers the lab for commands run later from this folder without a file.

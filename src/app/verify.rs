@@ -8,9 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::lab_session::LabSession;
-use super::{DiskFiles, Ui, cancel_flag};
+use super::{DiskFiles, SourceFile, Ui, cancel_flag, read_source};
 use crate::checks::{HostProbes, Verification, Verifier};
-use crate::cli::VerifyArgs;
+use crate::cli::{ReportArgs, VerifyArgs};
 use crate::error::Error;
 use crate::exec::RuntimeContext;
 use crate::exit_code;
@@ -25,12 +25,7 @@ pub(crate) fn load_checks_file(
     session: &LabSession,
     path: &Path,
 ) -> Result<(Vec<Check>, Sources), Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::File {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let shown = path.display().to_string();
+    let SourceFile { text, shown, .. } = read_source(path)?;
     let (checks, problems, sources) = lab::load_checks(&session.lab, &shown, &text, &DiskFiles);
     if !problems.is_empty() && !ui.json {
         ui.err(&diagnostics::render_diagnostics(
@@ -47,16 +42,6 @@ pub(crate) fn load_checks_file(
                 .count(),
         }),
     }
-}
-
-/// Where the reports go.
-pub(crate) struct ReportTargets<'a> {
-    /// `--junit PATH`.
-    pub junit: Option<&'a Path>,
-    /// `--gradescope PATH`.
-    pub gradescope: Option<&'a Path>,
-    /// `--tap`.
-    pub tap: bool,
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
@@ -82,12 +67,12 @@ pub(crate) fn write_reports(
     ui: &Ui,
     title: &str,
     verifications: &[Verification],
-    targets: &ReportTargets<'_>,
+    targets: &ReportArgs,
 ) -> Result<(), Error> {
-    if let Some(path) = targets.junit {
+    if let Some(path) = &targets.junit {
         write_file(path, &junit::junit(title, verifications))?;
     }
-    if let Some(path) = targets.gradescope {
+    if let Some(path) = &targets.gradescope {
         let document = serde_json::to_string_pretty(&gradescope::gradescope(verifications))
             .unwrap_or_default();
         write_file(path, &format!("{document}\n"))?;
@@ -216,7 +201,7 @@ pub(crate) fn verify(ui: &Ui, args: &VerifyArgs) -> Result<u8, Error> {
             session.lab.name
         )));
     }
-    if !ui.json && !args.tap {
+    if !ui.json && !args.reports.tap {
         ui.out(&format!(
             "verify lab `{}` on {}: {} check{}\n",
             session.lab.name,
@@ -232,19 +217,10 @@ pub(crate) fn verify(ui: &Ui, args: &VerifyArgs) -> Result<u8, Error> {
         &sources,
         &session.lab.name,
         usize::from(args.jobs),
-        &|lines| print_check_lines(ui, args.tap, lines),
+        &|lines| print_check_lines(ui, args.reports.tap, lines),
     )?;
     let verifications = [verification];
-    write_reports(
-        ui,
-        &session.lab.name,
-        &verifications,
-        &ReportTargets {
-            junit: args.junit.as_deref(),
-            gradescope: args.gradescope.as_deref(),
-            tap: args.tap,
-        },
-    )?;
+    write_reports(ui, &session.lab.name, &verifications, &args.reports)?;
     Ok(if verifications[0].all_passed() {
         exit_code::OK
     } else {

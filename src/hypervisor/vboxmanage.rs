@@ -658,6 +658,15 @@ impl VBoxManage {
             other => other.map(drop),
         }
     }
+
+    /// Powers a VM off when it runs, waits for its session to let go, and deletes it.
+    pub fn power_off_and_delete(&self, vm: &ObservedVm) -> Result<(), VBoxError> {
+        if vm.state.is_on() {
+            self.power_off(&vm.uuid)?;
+        }
+        self.wait_unlocked(&vm.uuid, Duration::from_secs(30))?;
+        self.delete(&vm.uuid)
+    }
 }
 
 /// What a DHCP server is attached to.

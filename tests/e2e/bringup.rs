@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::world::{PASSWORD, World, finish, lab_preamble};
+use crate::world::{PASSWORD, World, calls, finish, lab_preamble};
 
 /// Five VMs (one, three replicas, one) on a host-only and a NAT network.
 pub fn five_vm_lab(name: &str, web_count: u32) -> String {
@@ -46,25 +46,6 @@ fn is_write(argv: &[String]) -> bool {
         "snapshot" => second != "list",
         _ => true,
     }
-}
-
-/// The calls a VBOXSIM_CALL_LOG recorded.
-fn calls(log: &std::path::Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .map(|call| {
-            call["argv"]
-                .as_array()
-                .map(|argv| {
-                    argv.iter()
-                        .filter_map(|arg| arg.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 fn machine_readable(world: &World, vm: &str) -> String {

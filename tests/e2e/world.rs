@@ -274,6 +274,25 @@ impl World {
     }
 }
 
+/// The calls a VBOXSIM_CALL_LOG recorded.
+pub fn calls(log: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|call| {
+            call["argv"]
+                .as_array()
+                .map(|argv| {
+                    argv.iter()
+                        .filter_map(|arg| arg.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Reads what a spawned labctl printed once it ended.
 pub fn finish(child: Child) -> Run {
     Run::from(child.wait_with_output().expect("wait for labctl"))
