@@ -1,11 +1,13 @@
 //! `vboxsim make-ova`: an OVA (tar: .ovf first, then the disk) whose OVF is a VirtualBox-style
 //! OVF 1.0 descriptor and whose disk is a real stream-optimized VMDK. The disk's raw content is
 //! a tar archive of the appliance layer: the login user (crypt hash, authorized keys) that the
-//! guest creates at boot.
+//! guest creates at boot, and the files of the appliance's flavour (`appliance::flavour`): its
+//! host name, its own network configuration, whether it has Guest Additions.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::appliance::flavour::{ApplianceInfo, Flavour};
 use crate::appliance::ovf::{self, ApplianceSpec};
 use crate::appliance::vmdk;
 use crate::model::ids;
@@ -30,6 +32,8 @@ struct Args {
     memory: u32,
     cpus: u32,
     nics: u32,
+    flavour: Flavour,
+    guest_additions: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -42,9 +46,16 @@ fn parse(args: &[String]) -> Result<Args, String> {
         memory: 1024,
         cpus: 1,
         nics: 1,
+        flavour: Flavour::Course,
+        guest_additions: false,
     };
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--guest-additions" {
+            a.guest_additions = true;
+            i += 1;
+            continue;
+        }
         let (flag, inline) = match args[i].split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (args[i].clone(), None),
@@ -71,6 +82,11 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--memory" => a.memory = num(&value)?,
             "--cpus" => a.cpus = num(&value)?,
             "--nics" => a.nics = num(&value)?,
+            "--flavour" | "--flavor" => {
+                a.flavour = Flavour::parse(&value).ok_or_else(|| {
+                    format!("unknown flavour '{value}' (one of: {})", Flavour::NAMES)
+                })?
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
         i += 1;
@@ -126,7 +142,11 @@ fn crypt(password: &str) -> Result<String, String> {
     Ok(hash)
 }
 
-fn seed_tar(user: &ApplianceUser) -> Result<Vec<u8>, String> {
+fn seed_tar(
+    user: &ApplianceUser,
+    flavour: Flavour,
+    info: &ApplianceInfo,
+) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec_pretty(user).map_err(|e| e.to_string())?;
     let mut builder = tar::Builder::new(Vec::new());
     let mut dir = |path: &str| -> Result<(), String> {
@@ -139,17 +159,30 @@ fn seed_tar(user: &ApplianceUser) -> Result<Vec<u8>, String> {
             .append_data(&mut h, path, &[][..])
             .map_err(|e| e.to_string())
     };
-    dir("var/")?;
-    dir("var/lib/")?;
-    dir("var/lib/vboxsim-guest/")?;
-    dir("var/lib/vboxsim-guest/appliance/")?;
-    let mut h = tar::Header::new_ustar();
-    h.set_mode(0o600);
-    h.set_size(json.len() as u64);
-    h.set_mtime(ids::now_ns() / 1_000_000_000);
-    builder
-        .append_data(&mut h, USER_FILE, &json[..])
-        .map_err(|e| e.to_string())?;
+    for path in [
+        "etc/",
+        "etc/network/",
+        "etc/network/interfaces.d/",
+        "var/",
+        "var/lib/",
+        "var/lib/vboxsim-guest/",
+        "var/lib/vboxsim-guest/appliance/",
+    ] {
+        dir(path)?;
+    }
+    let mut file = |path: &str, data: &[u8], mode: u32| -> Result<(), String> {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(ids::now_ns() / 1_000_000_000);
+        builder
+            .append_data(&mut h, path, data)
+            .map_err(|e| e.to_string())
+    };
+    file(USER_FILE, &json, 0o600)?;
+    for (path, content, mode) in flavour.files(info) {
+        file(&path, content.as_bytes(), mode)?;
+    }
     builder.into_inner().map_err(|e| e.to_string())
 }
 
@@ -182,7 +215,8 @@ pub fn make(args: &[String]) -> Result<String, String> {
         password_hash,
         authorized_keys: keys,
     };
-    let seed = seed_tar(&user)?;
+    let info = a.flavour.info(a.guest_additions);
+    let seed = seed_tar(&user, a.flavour, &info)?;
     let disk_name = format!("{}-disk001.vmdk", a.name);
     let disk_uuid = ids::new_uuid();
     let capacity: u64 = 10 << 30;

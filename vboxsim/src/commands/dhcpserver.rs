@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use crate::model::ids;
 use crate::model::network::{DhcpServer, FixedAddress, FixedKey};
 use crate::model::state::State;
+use crate::net::dhcp_service;
 use crate::vbox::ctx::Ctx;
 use crate::vbox::getopt::{self, Arg, Item, Opt};
 use crate::vbox::latency;
@@ -168,7 +169,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             _ => {}
         }
     }
-    let net_name = match (network, interface) {
+    let net_name = match (network, interface.clone()) {
         (Some(_), Some(_)) => {
             return Err(VBoxError::argument(
                 "Either --network or --interface, not both",
@@ -182,11 +183,19 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             ));
         }
     };
+    if sub != "add" && sub != "modify" {
+        // dhcpdFindServer (VBoxManageDHCPServer.cpp): the one finder of remove, start, stop,
+        // restart and findlease.
+        find_server(&state_now, &net_name, interface.as_deref())?;
+    }
     if sub == "findlease" {
         let Some(mac) = lease_mac else {
-            return Err(VBoxError::argument("findlease requires --mac-address"));
+            return Err(VBoxError::syntax(
+                "You need to specify a MAC address too look for",
+                usage::DHCPSERVER,
+            ));
         };
-        return findlease(&state_now, &net_name, &mac);
+        return findlease(ctx, &state_now, &net_name, &mac);
     }
     for (label, value) in [
         ("--server-ip", &ip),
@@ -203,6 +212,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
     }
     ctx.latency.sleep(latency::NETWORK_CHANGE);
+    let store = ctx.store.clone();
     ctx.update(|state| {
         let existing = state.dhcp(&net_name);
         match sub.as_str() {
@@ -230,11 +240,13 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                     upper: upper.clone().unwrap_or_default(),
                     enabled: enable.unwrap_or(false),
                     fixed: Vec::new(),
+                    process: None,
                 };
                 merge_fixed(&mut d, &fixed, &remove_configs);
                 state.dhcpservers.push(d);
             }
             "modify" => {
+                // A running server keeps the configuration it started with (no reload).
                 let i =
                     existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
                 let d = &mut state.dhcpservers[i];
@@ -256,23 +268,125 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 merge_fixed(d, &fixed, &remove_configs);
             }
             "remove" => {
-                let i =
-                    existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
+                let i = existing.ok_or_else(|| not_found(&net_name, interface.as_deref()))?;
+                // DHCPServer::uninit stops a running server.
+                if let Some(process) = state.dhcpservers[i].running() {
+                    dhcp_service::stop(process);
+                }
                 state.dhcpservers.remove(i);
                 state.leases.remove(&net_name);
             }
+            "start" => {
+                let i = existing.ok_or_else(|| not_found(&net_name, interface.as_deref()))?;
+                let server = state.dhcpservers[i].clone();
+                // DHCPServer::start: "Silently ignore attempts to run disabled servers."
+                if !server.enabled {
+                    return Ok(());
+                }
+                if let Some(process) = server.running() {
+                    return Err(in_use("Failed to start the server", process.pid));
+                }
+                let process = dhcp_service::start(&store, state, &server).map_err(|e| {
+                    server_failure(
+                        "Failed to start the server",
+                        &format!("Failed to start DHCP server for '{net_name}': {e}"),
+                    )
+                })?;
+                state.dhcpservers[i].process = Some(process);
+            }
+            "stop" => {
+                let i = existing.ok_or_else(|| not_found(&net_name, interface.as_deref()))?;
+                // NetworkServiceRunner::stop: nothing running is success.
+                if let Some(process) = state.dhcpservers[i].process.take() {
+                    dhcp_service::stop(process);
+                }
+            }
             _ => {
-                let i =
-                    existing.ok_or_else(|| VBoxError::argument("DHCP server does not exist"))?;
-                if sub == "stop" {
-                    state.dhcpservers[i].enabled = false;
-                } else if sub == "restart" {
-                    state.leases.remove(&net_name);
+                let i = existing.ok_or_else(|| not_found(&net_name, interface.as_deref()))?;
+                // DHCPServer::restart: stop + start with the stored trunk; a server disabled
+                // meanwhile is brought down and not started again.
+                let Some(process) = state.dhcpservers[i].running() else {
+                    return Err(server_failure("Failed to restart the server", "not running"));
+                };
+                dhcp_service::stop(process);
+                state.dhcpservers[i].process = None;
+                let server = state.dhcpservers[i].clone();
+                if server.enabled {
+                    let process = dhcp_service::start(&store, state, &server).map_err(|e| {
+                        server_failure(
+                            "Failed to restart the server",
+                            &format!("Failed to start DHCP server for '{net_name}': {e}"),
+                        )
+                    })?;
+                    state.dhcpservers[i].process = Some(process);
                 }
             }
         }
         Ok(())
     })
+}
+
+/// What `dhcpdFindServer` prints when the server (or the host-only interface) is not there.
+fn find_server(state: &State, network: &str, interface: Option<&str>) -> Result<(), VBoxError> {
+    if let Some(interface) = interface
+        && state.hostonly(interface).is_none()
+    {
+        return Err(VBoxError::Com {
+            message: vec![format!(
+                "The host network interface named '{interface}' could not be found"
+            )],
+            code: vbox_error::E_INVALIDARG,
+            component: "HostWrap",
+            interface: "IHost",
+            context: vbox_error::context(
+                "FindHostNetworkInterfaceByName(Bstr(pCtx->pszInterface).raw(), hif.asOutParam())",
+                172,
+                "VBoxManageDHCPServer.cpp",
+            ),
+            exit: 1,
+        }
+        .and_then_line(format!("Failed to locate host-only interface '{interface}'")));
+    }
+    if state.dhcp(network).is_none() {
+        return Err(not_found(network, interface));
+    }
+    Ok(())
+}
+
+fn not_found(network: &str, interface: Option<&str>) -> VBoxError {
+    VBoxError::failure(match interface {
+        Some(interface) => format!(
+            "Failed to find DHCP server for host-only interface '{interface}' (network '{network}')"
+        ),
+        None => format!("Failed to find DHCP server for network '{network}'"),
+    })
+}
+
+/// VBoxManage's `errorArgument` line, then the COM error without context
+/// (`GlueHandleComErrorNoCtx`), exit 1.
+fn server_failure(what: &str, reason: &str) -> VBoxError {
+    VBoxError::Com {
+        message: vec![what.to_string(), reason.to_string()],
+        code: vbox_error::NS_ERROR_FAILURE,
+        component: "DHCPServerWrap",
+        interface: "IDHCPServer",
+        context: String::new(),
+        exit: 1,
+    }
+}
+
+fn in_use(what: &str, pid: u32) -> VBoxError {
+    VBoxError::Com {
+        message: vec![
+            what.to_string(),
+            format!("Cannot start DHCP server because it is already running (pid {pid})"),
+        ],
+        code: vbox_error::VBOX_E_OBJECT_IN_USE,
+        component: "DHCPServerWrap",
+        interface: "IDHCPServer",
+        context: String::new(),
+        exit: 1,
+    }
 }
 
 fn merge_fixed(d: &mut DhcpServer, fixed: &[FixedAddress], remove: &[FixedKey]) {
@@ -283,31 +397,65 @@ fn merge_fixed(d: &mut DhcpServer, fixed: &[FixedAddress], remove: &[FixedKey]) 
     }
 }
 
-fn findlease(state: &State, network: &str, mac: &str) -> Result<(), VBoxError> {
-    let ip = state.leases.get(network).and_then(|l| l.get(mac)).cloned();
-    let Some(ip) = ip else {
+/// `dhcpserver findlease`: from the server's lease file (reservations are never written there:
+/// Dhcpd/Db.cpp `Db::writeLeases` skips fixed bindings).
+fn findlease(ctx: &Ctx, state: &State, network: &str, mac: &str) -> Result<(), VBoxError> {
+    let context = vbox_error::context(
+        "FindLeaseByMAC(Bstr(szMac).raw(), 0 , bstrAddress.asOutParam(), bstrState.asOutParam(), &secIssued, &secExpire)",
+        1252,
+        "VBoxManageDHCPServer.cpp",
+    );
+    let path = dhcp_service::lease_path(&ctx.store, network);
+    if !path.exists() {
+        let path = path.display();
+        return Err(VBoxError::com(
+            format!(
+                "Reading '{path}' failed: VERR_FILE_NOT_FOUND - Runtime error opening '{path}' for reading VERR_FILE_NOT_FOUND (File not found.)"
+            ),
+            vbox_error::VBOX_E_FILE_ERROR,
+            "DHCPServerWrap",
+            "IDHCPServer",
+            context,
+        ));
+    }
+    let reserved = state.dhcp(network).is_some_and(|i| {
+        state.dhcpservers[i].fixed.iter().any(|f| match &f.key {
+            FixedKey::Mac(m) => m.eq_ignore_ascii_case(mac),
+            FixedKey::VmNic { vm_uuid, nic, .. } => state.find(vm_uuid).is_some_and(|v| {
+                state.machines[v]
+                    .hw
+                    .nics
+                    .get(*nic as usize - 1)
+                    .is_some_and(|n| n.mac.eq_ignore_ascii_case(mac))
+            }),
+        })
+    });
+    let lease = dhcp_service::find_lease(&ctx.store, network, mac).filter(|_| !reserved);
+    let Some(lease) = lease else {
         return Err(VBoxError::com(
             format!("Could not find a lease for {}", ids::mac_colon(mac)),
             vbox_error::VBOX_E_OBJECT_NOT_FOUND,
             "DHCPServerWrap",
             "IDHCPServer",
-            vbox_error::context(
-                "FindLeaseByMAC(bstrMacAddress.raw(), 0, ...)",
-                1120,
-                "VBoxManageDHCPServer.cpp",
-            ),
+            context,
         ));
     };
     let now = ids::now_ns() / 1_000_000_000;
+    let issued = lease.expires.saturating_sub(dhcp_service::LEASE_SECONDS);
     let fmt = |secs: u64| {
         let iso = ids::iso_ms(secs * 1_000_000_000);
         format!("{}Z ({secs})", &iso[..19])
     };
-    println!("IP Address:  {ip}");
+    let state_word = if lease.expires < now { "expired" } else { "acked" };
+    println!("IP Address:  {}", lease.ip);
     println!("MAC Address: {}", ids::mac_colon(mac));
-    println!("State:       acked");
-    println!("Issued:      {}", fmt(now));
-    println!("Expire:      {}", fmt(now + 1200));
-    println!("TTL:         1200 sec, currently 1200 sec left");
+    println!("State:       {state_word}");
+    println!("Issued:      {}", fmt(issued));
+    println!("Expire:      {}", fmt(lease.expires));
+    println!(
+        "TTL:         {} sec, currently {} sec left",
+        lease.expires - issued,
+        lease.expires.saturating_sub(now)
+    );
     Ok(())
 }

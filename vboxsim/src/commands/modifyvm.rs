@@ -521,7 +521,7 @@ fn apply(
         "natnet" => {
             if v == "default" {
                 m.hw.nics[slot].natnet = "nat".into();
-            } else if crate::commands::natnetwork::parse_cidr(v).is_some() {
+            } else if crate::net::cidr::parse_cidr(v).is_some() {
                 m.hw.nics[slot].natnet = v.to_string();
             } else {
                 return Err(com(

@@ -1,9 +1,8 @@
 //! `VBoxManage natnetwork add|modify|remove|start|stop|list`.
 
-use std::net::Ipv4Addr;
-
 use crate::commands::list::yes_no;
-use crate::model::network::{DhcpServer, NatNetRule, NatNetwork};
+use crate::model::network::{NatNetRule, NatNetwork};
+use crate::net::nat_network_service;
 use crate::model::state::State;
 use crate::vbox::ctx::Ctx;
 use crate::vbox::getopt::{self, Arg, Item, Opt};
@@ -41,25 +40,7 @@ const OPTS_7: &[Opt] = &[
     Opt::new("--ipv6-default", "ipv6default", Arg::Bool),
 ];
 
-/// The gateway (`.1`) of a NAT network's CIDR.
-pub fn gateway(cidr: &str) -> String {
-    match parse_cidr(cidr) {
-        Some((net, _)) => Ipv4Addr::from(u32::from(net) + 1).to_string(),
-        None => String::new(),
-    }
-}
-
-/// `10.0.2.0/24` → (network address, prefix length).
-pub fn parse_cidr(cidr: &str) -> Option<(Ipv4Addr, u32)> {
-    let (ip, len) = cidr.split_once('/')?;
-    let ip: Ipv4Addr = ip.parse().ok()?;
-    let len: u32 = len.parse().ok()?;
-    if !(1..=30).contains(&len) {
-        return None;
-    }
-    let mask = u32::MAX << (32 - len);
-    Some((Ipv4Addr::from(u32::from(ip) & mask), len))
-}
+pub use crate::net::cidr::{gateway, parse_cidr};
 
 pub fn rule_lists(n: &NatNetwork, out: &mut String) {
     if !n.rules.is_empty() {
@@ -105,24 +86,6 @@ pub fn listing(state: &State, filter: Option<&str>, long: bool) -> String {
         if count == 1 { "network" } else { "networks" }
     ));
     out
-}
-
-/// The DHCP server VirtualBox creates for a NAT network with `--dhcp on`: server at .3,
-/// pool from .4 to the last host address.
-fn default_dhcp(name: &str, cidr: &str) -> Option<DhcpServer> {
-    let (net, len) = parse_cidr(cidr)?;
-    let base = u32::from(net);
-    let mask = u32::MAX << (32 - len);
-    let broadcast = base | !mask;
-    Some(DhcpServer {
-        network: name.to_string(),
-        ip: Ipv4Addr::from(base + 3).to_string(),
-        mask: Ipv4Addr::from(mask).to_string(),
-        lower: Ipv4Addr::from(base + 4).to_string(),
-        upper: Ipv4Addr::from(broadcast - 1).to_string(),
-        enabled: true,
-        fixed: Vec::new(),
-    })
 }
 
 pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
@@ -203,7 +166,6 @@ fn natnet_change(
     netname: &str,
     req: &Request,
 ) -> Result<(), VBoxError> {
-    let _ = ctx;
     let netname = netname.to_string();
     match sub {
         "add" => {
@@ -232,8 +194,9 @@ fn natnet_change(
                 loopback: Vec::new(),
                 started: false,
             };
+            // The DHCP server object is made when the network first starts, not here
+            // (NATNetwork::setNeedDhcpServer only records the wish).
             req.apply(&mut n)?;
-            sync_dhcp(state, &n);
             state.natnets.push(n);
             Ok(())
         }
@@ -243,7 +206,6 @@ fn natnet_change(
                 .ok_or_else(|| VBoxError::argument("NATNetwork server does not exist"))?;
             let mut n = state.natnets[i].clone();
             req.apply(&mut n)?;
-            sync_dhcp(state, &n);
             state.natnets[i] = n;
             Ok(())
         }
@@ -251,55 +213,29 @@ fn natnet_change(
             let i = state
                 .natnet(&netname)
                 .ok_or_else(|| VBoxError::argument("NATNetwork server does not exist"))?;
+            // removeNATNetwork leaves the DHCP server object behind (VirtualBoxImpl.cpp); its
+            // process stops with the network.
+            nat_network_service::stop(state, &netname);
             state.natnets.remove(i);
-            state.dhcpservers.retain(|d| d.network != netname);
-            state.leases.remove(&netname);
             Ok(())
         }
         "start" | "stop" => {
-            let i = state
-                .natnet(&netname)
-                .ok_or_else(|| VBoxError::argument("NATNetwork server does not exist"))?;
-            state.natnets[i].started = sub == "start";
-            Ok(())
+            if state.natnet(&netname).is_none() {
+                return Err(VBoxError::argument("NATNetwork server does not exist"));
+            }
+            if sub == "start" {
+                nat_network_service::start(&ctx.store, state, &netname).map_err(|e| {
+                    VBoxError::argument("Failed to start network").and_then_line(e)
+                })
+            } else {
+                nat_network_service::stop(state, &netname);
+                Ok(())
+            }
         }
         _ => Ok(()),
     }
 }
 
-/// Keeps the NAT network's DHCP server object in step with its `--dhcp` setting.
-fn sync_dhcp(state: &mut State, n: &NatNetwork) {
-    let existing = state.dhcp(&n.name);
-    match (n.dhcp, existing) {
-        (true, None) => {
-            if let Some(d) = default_dhcp(&n.name, &n.cidr) {
-                state.dhcpservers.push(d);
-            }
-        }
-        (true, Some(i)) => {
-            if let Some(d) = default_dhcp(&n.name, &n.cidr) {
-                let fixed = std::mem::take(&mut state.dhcpservers[i].fixed);
-                if state.dhcpservers[i].mask != d.mask
-                    || !same_net(&state.dhcpservers[i].ip, &n.cidr)
-                {
-                    state.dhcpservers[i] = DhcpServer { fixed, ..d };
-                } else {
-                    state.dhcpservers[i].fixed = fixed;
-                    state.dhcpservers[i].enabled = true;
-                }
-            }
-        }
-        (false, Some(i)) => state.dhcpservers[i].enabled = false,
-        (false, None) => {}
-    }
-}
-
-fn same_net(ip: &str, cidr: &str) -> bool {
-    match (ip.parse::<Ipv4Addr>(), parse_cidr(cidr)) {
-        (Ok(ip), Some((net, len))) => (u32::from(ip) & (u32::MAX << (32 - len))) == u32::from(net),
-        _ => false,
-    }
-}
 
 #[derive(Default)]
 struct Request {
@@ -444,11 +380,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cidr_and_gateway() {
+    fn cidr_and_gateway_are_reexported() {
         assert_eq!(gateway("10.0.9.0/24"), "10.0.9.1");
         assert_eq!(parse_cidr("10.0.9.7/24").unwrap().0.to_string(), "10.0.9.0");
         assert!(parse_cidr("10.0.9.0").is_none());
-        let d = default_dhcp("n", "10.0.9.0/24").unwrap();
+        let d = crate::net::nat_network_service::default_dhcp("n", "10.0.9.0/24").unwrap();
         assert_eq!(
             (d.ip.as_str(), d.lower.as_str(), d.upper.as_str()),
             ("10.0.9.3", "10.0.9.4", "10.0.9.254")

@@ -188,7 +188,8 @@ fn start_one(
         m.state = PowerState::Running;
         m.state_change_ns = ids::now_ns();
         m.boot_id += 1;
-        m.nic_leases = leases;
+        m.nic_leases = leases.clone();
+        start_network_services(&ctx.store, state, &leases);
         Ok(())
     });
     if let Err(e) = claimed {
@@ -231,6 +232,30 @@ fn start_one(
     println!("Waiting for VM \"{vm}\" to power on...");
     println!("VM \"{vm}\" has been successfully started.");
     Ok(faults.startvm_exit1 > 0)
+}
+
+/// What a VM's power-up starts for its NICs: the DHCP server of each host-only network
+/// (Console::i_configNetwork; a failed or redundant start is ignored and never keeps the VM
+/// from powering up) and each NAT network's service (SessionMachine::beginPowerUp →
+/// VirtualBox::i_natNetworkRefInc → NATNetwork::start).
+fn start_network_services(
+    store: &crate::store::Store,
+    state: &mut crate::model::state::State,
+    leases: &[lease::NicLease],
+) {
+    for l in leases {
+        let _ = match &l.segment {
+            lease::Segment::HostOnly(interface) => crate::net::dhcp_service::ensure_running(
+                store,
+                state,
+                &format!("HostInterfaceNetworking-{interface}"),
+            ),
+            lease::Segment::NatNetwork(name) => {
+                crate::net::nat_network_service::start(store, state, name)
+            }
+            _ => Ok(()),
+        };
+    }
 }
 
 fn terminated(name: &str, code: i32) -> VBoxError {

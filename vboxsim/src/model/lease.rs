@@ -1,6 +1,7 @@
-//! Where each enabled NIC of a starting VM is plugged and which address it gets: the DHCP
-//! server's rules (fixed by VM/slot, fixed by MAC, else a lease from the range), or plain NAT's
-//! fixed 10.0.2.15.
+//! Where each enabled NIC of a starting VM is plugged, and the address the network has set
+//! aside for it: a DHCP server's reservation (by VM + slot, else by MAC) or plain NAT's
+//! 10.0.2.15. Nothing here configures a guest: a guest gets an address only by asking the
+//! network's DHCP server itself (or by static configuration of its own).
 
 use std::net::Ipv4Addr;
 
@@ -27,7 +28,8 @@ pub struct NicLease {
     pub mac: String,
     pub cable: bool,
     pub segment: Segment,
-    /// Address and prefix length, if the segment hands one out.
+    /// The address the network reserves for this NIC (a DHCP reservation, or plain NAT's
+    /// 10.0.2.15), with the prefix length: what the NIC gets if its guest asks by DHCP.
     pub addr: Option<(Ipv4Addr, u32)>,
     pub gateway: Option<Ipv4Addr>,
 }
@@ -38,8 +40,8 @@ fn prefix_of(mask: &str) -> u32 {
         .unwrap_or(24)
 }
 
-/// Computes (and records, for dynamic leases) the addresses of machine `idx`'s NICs.
-pub fn plan(state: &mut State, idx: usize) -> Vec<NicLease> {
+/// Where machine `idx`'s enabled NICs are plugged, with their reserved addresses.
+pub fn plan(state: &State, idx: usize) -> Vec<NicLease> {
     let m = state.machines[idx].clone();
     let mut out = Vec::new();
     for (i, nic) in m.hw.nics.iter().enumerate() {
@@ -58,7 +60,7 @@ pub fn plan(state: &mut State, idx: usize) -> Vec<NicLease> {
                     .natnets
                     .iter()
                     .find(|n| n.name == nic.nat_network)
-                    .and_then(|n| crate::commands::natnetwork::gateway(&n.cidr).parse().ok());
+                    .and_then(|n| crate::net::cidr::gateway(&n.cidr).parse().ok());
                 let dhcp_on = state
                     .natnets
                     .iter()
@@ -78,7 +80,7 @@ pub fn plan(state: &mut State, idx: usize) -> Vec<NicLease> {
                 let (net, len) = if nic.natnet == "nat" || nic.natnet.is_empty() {
                     (Ipv4Addr::new(10, 0, 2, 0), 24)
                 } else {
-                    crate::commands::natnetwork::parse_cidr(&nic.natnet)
+                    crate::net::cidr::parse_cidr(&nic.natnet)
                         .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24))
                 };
                 let base = u32::from(net);
@@ -108,7 +110,7 @@ pub fn plan(state: &mut State, idx: usize) -> Vec<NicLease> {
 }
 
 fn lease(
-    state: &mut State,
+    state: &State,
     network: &str,
     vm_uuid: &str,
     slot: u32,
@@ -117,35 +119,12 @@ fn lease(
     let server = state
         .dhcpservers
         .iter()
-        .find(|d| d.network == network && d.enabled)?
-        .clone();
+        .find(|d| d.network == network && d.enabled)?;
     let prefix = prefix_of(&server.mask);
-    let fixed = server.fixed.iter().find(|f| matches!(&f.key, FixedKey::VmNic { vm_uuid: u, nic, .. } if u == vm_uuid && *nic == slot))
-        .or_else(|| server.fixed.iter().find(|f| f.key == FixedKey::Mac(mac.to_string())));
-    if let Some(f) = fixed {
-        let ip: Ipv4Addr = f.ip.parse().ok()?;
-        state
-            .leases
-            .entry(network.to_string())
-            .or_default()
-            .insert(mac.to_string(), ip.to_string());
-        return Some((ip, prefix));
-    }
-    let leases = state.leases.entry(network.to_string()).or_default();
-    if let Some(ip) = leases.get(mac) {
-        return Some((ip.parse().ok()?, prefix));
-    }
-    let lower = u32::from(server.lower.parse::<Ipv4Addr>().ok()?);
-    let upper = u32::from(server.upper.parse::<Ipv4Addr>().ok()?);
-    let taken: Vec<String> = leases
-        .values()
-        .cloned()
-        .chain(server.fixed.iter().map(|f| f.ip.clone()))
-        .chain(std::iter::once(server.ip.clone()))
-        .collect();
-    let ip = (lower..=upper)
-        .map(Ipv4Addr::from)
-        .find(|ip| !taken.contains(&ip.to_string()))?;
-    leases.insert(mac.to_string(), ip.to_string());
-    Some((ip, prefix))
+    let fixed = server
+        .fixed
+        .iter()
+        .find(|f| matches!(&f.key, FixedKey::VmNic { vm_uuid: u, nic, .. } if u == vm_uuid && *nic == slot))
+        .or_else(|| server.fixed.iter().find(|f| f.key == FixedKey::Mac(mac.to_string())))?;
+    Some((fixed.ip.parse().ok()?, prefix))
 }

@@ -136,7 +136,7 @@ pub fn sync(store: &Store) -> Result<(), String> {
     }
     for n in &state.natnets {
         let br = natnet_bridge(&n.name);
-        let addr = crate::commands::natnetwork::parse_cidr(&n.cidr)
+        let addr = crate::net::cidr::parse_cidr(&n.cidr)
             .map(|(net, len)| format!("{}/{len}", Ipv4Addr::from(u32::from(net) + 1)));
         ensure_bridge(&br, addr)?;
         wanted.push(br);

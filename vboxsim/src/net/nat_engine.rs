@@ -1,6 +1,10 @@
 //! Plain NAT (`--nic<N> nat`): each NIC gets a private link to its own "NAT engine", a thread of
 //! the VM process living in a network namespace of its own that holds the gateway (10.0.2.2) and
-//! DNS (10.0.2.3) addresses. Port forwards dial the guest from inside that namespace. There is no
+//! DNS (10.0.2.3) addresses, and the NAT engine's built-in DHCP server, which hands the guest
+//! 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3 (the manual, "Network Address Translation
+//! (NAT)": the guest "receives its network address and configuration ... from VirtualBox's
+//! built-in DHCP server", addresses 10.0.2.15, gateway .2, DNS .3), served here by a dnsmasq in
+//! the engine's namespace. Port forwards dial the guest from inside that namespace. There is no
 //! way out of the world, as VirtualBox's NAT would give: nothing beyond the world exists.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -13,6 +17,7 @@ type Request = (SocketAddr, mpsc::Sender<std::io::Result<TcpStream>>);
 pub struct NatEngine {
     pub tid: i32,
     requests: mpsc::Sender<Option<Request>>,
+    dhcp: Option<std::process::Child>,
 }
 
 impl NatEngine {
@@ -40,7 +45,11 @@ impl NatEngine {
         let tid = ready_rx
             .recv()
             .map_err(|_| "NAT engine thread died".to_string())??;
-        Ok(NatEngine { tid, requests: tx })
+        Ok(NatEngine {
+            tid,
+            requests: tx,
+            dhcp: None,
+        })
     }
 
     /// Configures the engine side of the link `dev` (already moved into the engine's namespace)
@@ -83,6 +92,52 @@ impl NatEngine {
         run(&["link", "set", dev, "up"])
     }
 
+    /// Serves DHCP on the engine's side of the link: the one guest address, `.15`. Lease time:
+    /// a day (a guess: slirp's bootp.c leases are long; the guest never needs to renew here).
+    /// Call from the VM process's main thread: the server dies with it (PR_SET_PDEATHSIG is per
+    /// thread of the parent).
+    pub fn serve_dhcp(&mut self, dev: &str, net: Ipv4Addr, len: u32, lease_file: &str) -> Result<(), String> {
+        use std::os::unix::process::CommandExt;
+        let base = u32::from(net);
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        let guest = Ipv4Addr::from(base + 15);
+        let ns = format!("/proc/{}/task/{}/ns/net", std::process::id(), self.tid);
+        let mut cmd = std::process::Command::new("nsenter");
+        cmd.arg(format!("--net={ns}"))
+            .arg("dnsmasq")
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--port=0",
+                "--bind-interfaces",
+                "--except-interface=lo",
+                "--dhcp-authoritative",
+            ])
+            .arg(format!("--interface={dev}"))
+            .arg(format!(
+                "--dhcp-range={guest},{guest},{},86400",
+                Ipv4Addr::from(mask)
+            ))
+            .arg(format!("--dhcp-option=option:router,{}", Ipv4Addr::from(base + 2)))
+            .arg(format!("--dhcp-option=option:dns-server,{}", Ipv4Addr::from(base + 3)))
+            .arg(format!("--dhcp-leasefile={lease_file}"))
+            .arg(format!("--pid-file={lease_file}.pid"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        // SAFETY: only prctl (async-signal-safe) between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start the NAT engine's DHCP server (dnsmasq-base: run scripts/setup): {e}"))?;
+        self.dhcp = Some(child);
+        Ok(())
+    }
+
     /// A connector that dials from inside the engine's namespace.
     pub fn connector(&self) -> crate::net::relay::Connector {
         let tx = std::sync::Mutex::new(self.requests.clone());
@@ -104,6 +159,10 @@ impl NatEngine {
 
 impl Drop for NatEngine {
     fn drop(&mut self) {
+        if let Some(mut dhcp) = self.dhcp.take() {
+            let _ = dhcp.kill();
+            let _ = dhcp.wait();
+        }
         let _ = self.requests.send(None);
     }
 }

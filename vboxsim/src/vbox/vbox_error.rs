@@ -80,6 +80,13 @@ pub enum VBoxError {
         context: String,
     },
     /// Output already printed; only the exit code is left to return.
+    /// An error followed by lines of the handler's own (a COM error, then what the command
+    /// made of it).
+    Chain {
+        first: Box<VBoxError>,
+        then: Vec<String>,
+        exit: i32,
+    },
     Exit(i32),
 }
 
@@ -123,6 +130,16 @@ impl VBoxError {
     }
 
     /// Adds trailing plain error lines after a COM error (e.g. `Failed to start network`).
+    /// This error, then one more `VBoxManage: error:` line.
+    pub fn and_then_line(self, line: impl Into<String>) -> VBoxError {
+        let exit = self.exit_code();
+        VBoxError::Chain {
+            first: Box::new(self),
+            then: vec![line.into()],
+            exit,
+        }
+    }
+
     pub fn with_exit(self, code: i32) -> VBoxError {
         match self {
             VBoxError::Com {
@@ -150,6 +167,7 @@ impl VBoxError {
             VBoxError::Syntax { .. } => 2,
             VBoxError::Message { exit, .. } | VBoxError::Com { exit, .. } => *exit,
             VBoxError::Bare { .. } => 1,
+            VBoxError::Chain { exit, .. } => *exit,
             VBoxError::Exit(code) => *code,
         }
     }
@@ -189,7 +207,10 @@ impl VBoxError {
                     "{prog}: error: Details: code {} (0x{:08x}), component {component}, interface {interface}, callee nsISupports\n",
                     code.name, code.hex
                 ));
-                out.push_str(&format!("{prog}: error: Context: {context}\n"));
+                // GlueHandleComErrorNoCtx prints no context line.
+                if !context.is_empty() {
+                    out.push_str(&format!("{prog}: error: Context: {context}\n"));
+                }
             }
             VBoxError::Bare {
                 code,
@@ -201,6 +222,12 @@ impl VBoxError {
                     code.name, code.hex
                 ));
                 out.push_str(&format!("{prog}: error: Context: {context}\n"));
+            }
+            VBoxError::Chain { first, then, .. } => {
+                out.push_str(&first.render(prog, logo));
+                for line in then {
+                    out.push_str(&format!("{prog}: error: {line}\n"));
+                }
             }
             VBoxError::Exit(_) => {}
         }

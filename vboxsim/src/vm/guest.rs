@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use crate::appliance::flavour::{self, ApplianceInfo};
 use crate::model::lease::NicLease;
 use crate::model::machine::Machine;
 use crate::store::Store;
+use crate::vm::guest_network::NicReport;
 
 /// Which guest backend runs VMs: `VBOXSIM_GUEST=none|namespace`; by default real guests inside
 /// a world (`VBOXSIM_WORLD` set) and hollow ones elsewhere, because outside a world there is no
@@ -42,6 +44,7 @@ enum Kind {
 
 pub struct Guest {
     leases: Vec<NicLease>,
+    appliance: ApplianceInfo,
     kind: Kind,
 }
 
@@ -53,14 +56,44 @@ impl Guest {
                 Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?)
             }
         };
+        let layers = m.disk.as_ref().map(|d| d.layers.clone()).unwrap_or_default();
         Ok(Guest {
             leases: m.nic_leases.clone(),
+            appliance: flavour::read_layers(&layers),
             kind,
         })
     }
 
-    pub fn leases(&self) -> &[NicLease] {
-        &self.leases
+    /// What Guest Additions report of the NICs now, when the appliance has them: a real
+    /// guest's own addresses; a hollow guest, which runs no DHCP client, the addresses its
+    /// networks reserve for it (a model of a guest that asked).
+    pub fn additions_report(&mut self) -> Option<Vec<NicReport>> {
+        if !self.appliance.guest_additions {
+            return None;
+        }
+        match &mut self.kind {
+            Kind::Hollow { .. } => Some(
+                self.leases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| NicReport {
+                        name: self.appliance.nic_name(i),
+                        mac: l.mac.clone(),
+                        addr: l.addr.map(|(ip, len)| format!("{ip}/{len}")),
+                        up: l.cable,
+                    })
+                    .collect(),
+            ),
+            Kind::Namespace(g) => g.additions_report(),
+        }
+    }
+
+    /// True when the guest ended by rebooting itself (`reboot` in the guest).
+    pub fn rebooted(&mut self) -> bool {
+        match &mut self.kind {
+            Kind::Hollow { .. } => false,
+            Kind::Namespace(g) => g.rebooted(),
+        }
     }
 
     /// True once the guest's services (sshd) are up.

@@ -2,23 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One NIC as the guest's init configures it.
+/// One NIC as the guest's kernel finds it (enabled NICs, in slot order).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GuestNic {
-    /// The veth end moved into the guest, renamed to `name`.
+    /// The veth end moved into the guest, renamed as the appliance's kernel names it.
     pub veth: String,
-    pub name: String,
     /// MAC in colon form.
     pub mac: String,
-    /// `a.b.c.d/len`, if the network hands out one.
-    pub addr: Option<String>,
-    pub gateway: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GuestConfig {
     pub uuid: String,
-    pub hostname: String,
     /// Frozen layers, lowest first (from snapshots / the linked clone's parent).
     pub lower_layers: Vec<String>,
     pub upper: String,

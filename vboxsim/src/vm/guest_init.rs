@@ -1,8 +1,11 @@
 //! The guest's init (`vboxsim guest-init CONFIG`). Stage 1 runs in the guest's fresh mount,
 //! UTS, network and IPC namespaces (set up by the VM process) and forks stage 2, PID 1 of the
-//! guest's PID namespace, which builds the root filesystem (overlays + pivot_root), configures
-//! the NICs, creates the appliance user, makes SSH host keys that belong to this VM, starts sshd,
-//! reaps zombies, and on SIGTERM (ACPI power button) stops every service cleanly.
+//! guest's PID namespace, which builds the root filesystem (overlays + pivot_root), takes the
+//! appliance's host name, names the NICs and brings up what the appliance's own network
+//! configuration says (`vm::guest_network`), creates the appliance user, makes SSH host keys that
+//! belong to this VM, starts sshd, reaps zombies, reports addresses when the appliance has Guest
+//! Additions, and on SIGTERM (ACPI power button) or a power command in the guest
+//! (`vm::guest_power`) stops every service cleanly and halts or reboots.
 
 use std::ffi::CString;
 use std::io::{BufRead, Write};
@@ -11,8 +14,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::appliance::flavour::{self, ApplianceInfo};
 use crate::appliance::make_ova::{ApplianceUser, USER_FILE};
 use crate::vm::guest_config::GuestConfig;
+use crate::vm::{guest_network, guest_power};
 
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const HOSTKEY_MARKER: &str = "/var/lib/vboxsim-guest/hostkeys-of";
@@ -112,7 +117,7 @@ pub fn main(args: &[String]) -> i32 {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         }
         let code = match pid1(&cfg, &sigset) {
-            Ok(()) => 0,
+            Ok(code) => code,
             Err(e) => {
                 log(&e);
                 1
@@ -155,6 +160,8 @@ fn block_signals() -> libc::sigset_t {
             libc::SIGINT,
             libc::SIGPWR,
             libc::SIGHUP,
+            guest_power::poweroff_signal(),
+            guest_power::reboot_signal(),
         ] {
             libc::sigaddset(&mut set, s);
         }
@@ -181,14 +188,9 @@ fn unblock_for_children(set: &libc::sigset_t) {
     }
 }
 
-/// PID 1 of the guest.
-fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
+/// PID 1 of the guest; returns its exit status (`guest_power::REBOOT_STATUS` to reboot).
+fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<i32, String> {
     build_root(cfg)?;
-    let h = cstr(&cfg.hostname);
-    // SAFETY: sethostname with a valid buffer, in our own UTS namespace.
-    unsafe {
-        libc::sethostname(h.as_ptr(), cfg.hostname.len());
-    }
     // SAFETY: clearing the environment of PID 1 before anything reads it.
     for (k, _) in std::env::vars_os() {
         unsafe { std::env::remove_var(k) };
@@ -198,24 +200,19 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
         std::env::set_var("HOME", "/root");
         std::env::set_var("LANG", "C.UTF-8");
     }
-    let _ = std::fs::write("/etc/hostname", format!("{}\n", cfg.hostname));
-    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-    let line = format!("127.0.1.1\t{}", cfg.hostname);
-    if !hosts.lines().any(|l| l == line) {
-        let kept: String = hosts
-            .lines()
-            .filter(|l| !l.starts_with("127.0.1.1"))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        let _ = std::fs::write("/etc/hosts", format!("{kept}{line}\n"));
-    }
-    configure_network(cfg)?;
+    let appliance = flavour::read("/");
+    set_hostname(&appliance);
+    let nics = guest_network::plug(&cfg.nics, &appliance)?;
     // /run is a fresh tmpfs: create what packages declare in tmpfiles.d (e.g. /run/haproxy),
     // as systemd does at boot.
     if Path::new("/usr/bin/systemd-tmpfiles").exists()
         && let Err(e) = run("systemd-tmpfiles", &["--create", "--boot"])
     {
         log(&format!("tmpfiles: {e}"));
+    }
+    // networking.service runs before network.target, which sshd waits for.
+    for problem in guest_network::bring_up(&nics) {
+        log(&format!("network: {problem}"));
     }
     if let Err(e) = apply_user() {
         log(&format!("appliance user: {e}"));
@@ -250,19 +247,56 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<(), String> {
         }
     }
     start_enabled_services(sigset);
-    // Booted: Guest Additions report in (whether or not sshd came up, as on a real VM).
+    // Booted: the VM process learns it (and, with Guest Additions, what VBoxService reports).
     let mut out = std::io::stdout();
     let _ = out.write_all(b"up\n");
     let _ = out.flush();
+    let mut reported = None;
+    let mut next_report = Instant::now();
     loop {
         reap();
+        if appliance.guest_additions && Instant::now() >= next_report {
+            next_report = Instant::now() + Duration::from_secs(1);
+            let now = guest_network::report(&nics);
+            if reported.as_ref() != Some(&now) {
+                if let Ok(line) = serde_json::to_string(&now) {
+                    let _ = out.write_all(format!("net {line}\n").as_bytes());
+                    let _ = out.flush();
+                }
+                reported = Some(now);
+            }
+        }
         match wait_signal(sigset, Duration::from_millis(500)) {
             Some(libc::SIGTERM) | Some(libc::SIGPWR) | Some(libc::SIGINT) => {
                 shutdown();
-                return Ok(());
+                return Ok(0);
+            }
+            Some(sig) if sig == guest_power::poweroff_signal() => {
+                log("power off requested in the guest");
+                shutdown();
+                return Ok(0);
+            }
+            Some(sig) if sig == guest_power::reboot_signal() => {
+                log("reboot requested in the guest");
+                shutdown();
+                return Ok(guest_power::REBOOT_STATUS);
             }
             _ => {}
         }
+    }
+}
+
+/// The appliance keeps its own host name (its `/etc/hostname`) until someone changes it.
+fn set_hostname(appliance: &ApplianceInfo) {
+    let name = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|text| text.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| appliance.hostname.clone());
+    let h = cstr(&name);
+    // SAFETY: sethostname with a valid buffer, in our own UTS namespace.
+    unsafe {
+        libc::sethostname(h.as_ptr(), name.len());
     }
 }
 
@@ -378,7 +412,7 @@ fn systemctl_wrapper(replacement: &str) -> String {
     format!(
         r#"#!/usr/bin/python3
 import importlib.util, os, sys
-spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
+{power}spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
 systemctl = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(systemctl)
 if os.geteuid() != 0:
@@ -386,7 +420,8 @@ if os.geteuid() != 0:
     systemctl.get_RUN = lambda root=False: "/run" if root and os.path.isdir("/run") else user_run(root)
 sys.argv[0] = "systemctl"
 sys.exit(systemctl.main())
-"#
+"#,
+        power = guest_power::systemctl_lines(),
     )
 }
 
@@ -425,6 +460,14 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
         .map_err(|e| format!("{wrapper}: {e}"))?;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| format!("{wrapper}: {e}"))?;
+    let sbin = format!("{}/usr/sbin", cfg.additions_mnt);
+    std::fs::create_dir_all(&sbin).map_err(|e| format!("{sbin}: {e}"))?;
+    for command in guest_power::COMMANDS {
+        let path = format!("{sbin}/{command}");
+        std::fs::write(&path, guest_power::script()).map_err(|e| format!("{path}: {e}"))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{path}: {e}"))?;
+    }
     offline_apt(&cfg.additions_mnt)?;
     // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
     // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.
@@ -525,30 +568,6 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
         }
     }
     std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))
-}
-
-fn configure_network(cfg: &GuestConfig) -> Result<(), String> {
-    run("ip", &["link", "set", "lo", "up"])?;
-    let mut have_default = false;
-    for nic in &cfg.nics {
-        run("ip", &["link", "set", "dev", &nic.veth, "name", &nic.name])?;
-        run(
-            "ip",
-            &["link", "set", "dev", &nic.name, "address", &nic.mac],
-        )?;
-        run("ip", &["link", "set", "dev", &nic.name, "up"])?;
-        if let Some(a) = &nic.addr {
-            run("ip", &["addr", "add", a, "dev", &nic.name])?;
-            if let (Some(gw), false) = (&nic.gateway, have_default) {
-                run(
-                    "ip",
-                    &["route", "add", "default", "via", gw, "dev", &nic.name],
-                )?;
-                have_default = true;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Creates the appliance's login user from the disk (idempotent: every boot converges).

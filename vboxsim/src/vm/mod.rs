@@ -3,6 +3,8 @@
 pub mod guest;
 pub mod guest_config;
 pub mod guest_init;
+pub mod guest_network;
+pub mod guest_power;
 pub mod namespace;
 pub mod publish;
 pub mod vm_process;

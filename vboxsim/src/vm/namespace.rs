@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::model::ids::mac_colon;
 use crate::model::lease::{NicLease, Segment};
+use crate::vm::guest_network::NicReport;
 use crate::model::machine::{Machine, PowerState};
 use crate::net::host_net::{self, ip};
 use crate::net::nat_engine::NatEngine;
@@ -28,6 +29,9 @@ pub struct NamespaceGuest {
     engines: Vec<(u32, NatEngine)>,
     forwarders: Vec<Forwarder>,
     leases: Vec<NicLease>,
+    /// The latest Guest Additions report of the guest's NICs.
+    report: Arc<std::sync::Mutex<Option<Vec<NicReport>>>>,
+    exit_status: Option<i32>,
     paused: bool,
     exited: bool,
 }
@@ -39,21 +43,6 @@ fn short(uuid: &str) -> String {
         .collect()
 }
 
-fn hostname(name: &str) -> String {
-    let h: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let h = h.trim_matches('-').chars().take(63).collect::<String>();
-    if h.is_empty() { "vm".into() } else { h }
-}
-
 /// What the guest needs from the host that the setup script installs.
 pub fn check_host() -> Result<(), String> {
     for (path, what) in [
@@ -62,6 +51,9 @@ pub fn check_host() -> Result<(), String> {
         ("/usr/sbin/ip", "iproute2"),
         ("/usr/bin/nsenter", "util-linux"),
         ("/usr/sbin/useradd", "passwd"),
+        ("/usr/sbin/dnsmasq", "dnsmasq-base"),
+        ("/sbin/dhclient", "isc-dhcp-client"),
+        ("/usr/sbin/ifup", "ifupdown"),
         (SYSTEMCTL, "docker-systemctl-replacement"),
     ] {
         if !std::path::Path::new(path).exists() {
@@ -98,16 +90,12 @@ impl NamespaceGuest {
         for l in &m.nic_leases {
             nics.push(GuestNic {
                 veth: format!("vg{id}{}", l.slot),
-                name: format!("eth{}", l.slot - 1),
                 mac: mac_colon(&l.mac),
-                addr: l.addr.map(|(ip, len)| format!("{ip}/{len}")),
-                gateway: l.gateway.map(|g| g.to_string()),
             });
         }
         let hide = vec![crate::world::root().join("worlds").display().to_string()];
         let cfg = GuestConfig {
             uuid: m.uuid.clone(),
-            hostname: hostname(&m.name),
             lower_layers,
             upper,
             work,
@@ -163,6 +151,8 @@ impl NamespaceGuest {
             engines: Vec::new(),
             forwarders: Vec::new(),
             leases: m.nic_leases.clone(),
+            report: Arc::new(std::sync::Mutex::new(None)),
+            exit_status: None,
             paused: false,
             exited: false,
             init,
@@ -195,6 +185,13 @@ impl NamespaceGuest {
                         })
                         .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24));
                     engine.configure(&host, net, len)?;
+                    let mut engine = engine;
+                    engine.serve_dhcp(
+                        &host,
+                        net,
+                        len,
+                        &format!("{}/nat{}.leases", m.log_folder(), l.slot),
+                    )?;
                     self.engines.push((l.slot, engine));
                 }
                 seg => {
@@ -223,10 +220,16 @@ impl NamespaceGuest {
         drop(stdin);
         if let Some(out) = self.init.stdout.take() {
             let up = self.up.clone();
+            let report = self.report.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
                     if line.trim() == "up" {
                         up.store(true, Ordering::SeqCst);
+                    } else if let Some(json) = line.strip_prefix("net ")
+                        && let Ok(nics) = serde_json::from_str::<Vec<NicReport>>(json)
+                        && let Ok(mut latest) = report.lock()
+                    {
+                        *latest = Some(nics);
                     }
                 }
             });
@@ -299,12 +302,23 @@ impl NamespaceGuest {
 
     pub fn has_exited(&mut self) -> bool {
         if !self.exited
-            && let Ok(Some(_)) = self.init.try_wait()
+            && let Ok(Some(status)) = self.init.try_wait()
         {
+            self.exit_status = status.code();
             self.exited = true;
             self.teardown();
         }
         self.exited
+    }
+
+    /// The guest's init ended asking to be started again.
+    pub fn rebooted(&mut self) -> bool {
+        self.has_exited() && self.exit_status == Some(crate::vm::guest_power::REBOOT_STATUS)
+    }
+
+    /// The latest Guest Additions report (None before the first).
+    pub fn additions_report(&mut self) -> Option<Vec<NicReport>> {
+        self.report.lock().ok().and_then(|latest| latest.clone())
     }
 
     pub fn kill(&mut self) {

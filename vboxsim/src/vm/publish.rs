@@ -5,8 +5,8 @@ use std::net::Ipv4Addr;
 
 use crate::model::guest_property::GuestProperty;
 use crate::model::ids;
-use crate::model::lease::NicLease;
 use crate::store::Store;
+use crate::vm::guest_network::NicReport;
 
 const NET_PREFIX: &str = "/VirtualBox/GuestInfo/Net/";
 
@@ -16,12 +16,13 @@ fn kernel_release() -> String {
         .unwrap_or_default()
 }
 
-/// Publishes the Additions version and one `Net/<i>` block per NIC with link (guest
-/// enumeration order = slot order of the enabled NICs).
+/// Publishes the Additions version and one `Net/<i>` block per NIC as the guest reports it
+/// (guest enumeration order = slot order of the enabled NICs). A NIC that lost its address
+/// loses its `V4/*` values.
 pub fn publish(
     store: &Store,
     uuid: &str,
-    leases: &[NicLease],
+    nics: &[NicReport],
     additions: &str,
     revision: &str,
 ) -> Result<(), String> {
@@ -32,6 +33,7 @@ pub fn publish(
     };
     let m = &mut state.machines[idx];
     let now = ids::now_ns();
+    let mut stale = Vec::new();
     let mut set = |k: String, v: String, flags: &str| {
         m.guest_props.insert(
             k,
@@ -69,35 +71,49 @@ pub fn publish(
         additions.into(),
         "TRANSIENT, RDONLYGUEST",
     );
-    for (i, l) in leases.iter().enumerate() {
+    for (i, nic) in nics.iter().enumerate() {
         let base = format!("{NET_PREFIX}{i}");
-        if let Some((ip, prefix)) = l.addr {
-            let mask = if prefix == 0 {
-                0
-            } else {
-                u32::MAX << (32 - prefix)
-            };
-            set(format!("{base}/V4/IP"), ip.to_string(), "");
-            set(
-                format!("{base}/V4/Netmask"),
-                Ipv4Addr::from(mask).to_string(),
-                "",
-            );
-            set(
-                format!("{base}/V4/Broadcast"),
-                Ipv4Addr::from(u32::from(ip) | !mask).to_string(),
-                "",
-            );
+        let addr = nic.addr.as_deref().and_then(|a| {
+            let (ip, len) = a.split_once('/')?;
+            Some((ip.parse::<Ipv4Addr>().ok()?, len.parse::<u32>().ok()?))
+        });
+        match addr {
+            Some((ip, prefix)) => {
+                let mask = if prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - prefix)
+                };
+                set(format!("{base}/V4/IP"), ip.to_string(), "");
+                set(
+                    format!("{base}/V4/Netmask"),
+                    Ipv4Addr::from(mask).to_string(),
+                    "",
+                );
+                set(
+                    format!("{base}/V4/Broadcast"),
+                    Ipv4Addr::from(u32::from(ip) | !mask).to_string(),
+                    "",
+                );
+            }
+            None => {
+                for key in ["V4/IP", "V4/Netmask", "V4/Broadcast"] {
+                    stale.push(format!("{base}/{key}"));
+                }
+            }
         }
-        set(format!("{base}/MAC"), l.mac.clone(), "");
+        set(format!("{base}/MAC"), nic.mac.clone(), "");
         set(
             format!("{base}/Status"),
-            if l.cable { "Up" } else { "Down" }.into(),
+            if nic.up { "Up" } else { "Down" }.into(),
             "",
         );
-        set(format!("{base}/Name"), format!("eth{}", l.slot - 1), "");
+        set(format!("{base}/Name"), nic.name.clone(), "");
     }
-    set(format!("{NET_PREFIX}Count"), leases.len().to_string(), "");
+    set(format!("{NET_PREFIX}Count"), nics.len().to_string(), "");
+    for key in stale {
+        m.guest_props.remove(&key);
+    }
     store.write(&state, &lock)
 }
 

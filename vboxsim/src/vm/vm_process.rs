@@ -154,25 +154,29 @@ pub fn main(args: &[String]) -> i32 {
             Duration::ZERO
         };
     let mut booted_at = Instant::now() + boot_delay;
-    let mut published = false;
+    let mut published: Option<Vec<crate::vm::guest_network::NicReport>> = None;
     loop {
-        if !published && Instant::now() >= booted_at && guest.is_up() {
-            let leases = guest.leases().to_vec();
+        if Instant::now() >= booted_at
+            && guest.is_up()
+            && let Some(report) = guest.additions_report()
+            && published.as_ref() != Some(&report)
+        {
             if let Err(e) = publish::publish(
                 &store,
                 &machine.uuid,
-                &leases,
+                &report,
                 &emu.additions_version(),
                 &emu.revision(),
             ) {
                 log(&format!("cannot publish guest properties: {e}"));
             }
-            published = true;
+            published = Some(report);
         }
         match wait_signal(&sigset, Duration::from_millis(100)) {
             Some(libc::SIGTERM) | Some(libc::SIGINT) => {
                 log("power off");
                 guest.kill();
+                release_networks(&store, &machine.uuid);
                 return 0;
             }
             Some(libc::SIGUSR1) => {
@@ -194,7 +198,7 @@ pub fn main(args: &[String]) -> i32 {
                     }
                 };
                 booted_at = Instant::now() + boot_delay;
-                published = false;
+                published = None;
             }
             Some(libc::SIGHUP) => {
                 if let Ok(state) = store.read()
@@ -206,12 +210,37 @@ pub fn main(args: &[String]) -> i32 {
             _ => {}
         }
         if guest.has_exited() {
+            if guest.rebooted() {
+                log("guest rebooted");
+                let _ = publish::retract(&store, &machine.uuid);
+                guest = match Guest::power_on(&store, &machine) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        log(&format!("reboot failed: {e}"));
+                        finish_aborted(&store, &machine.uuid);
+                        return 1;
+                    }
+                };
+                booted_at = Instant::now() + boot_delay;
+                published = None;
+                continue;
+            }
             log("guest halted");
             let _ = publish::retract(&store, &machine.uuid);
             finish(&store, &machine.uuid);
             return 0;
         }
     }
+}
+
+/// The VM no longer uses its networks: NAT networks no other running VM uses stop.
+fn release_networks(store: &Store, uuid: &str) {
+    let Ok(lock) = store.lock() else { return };
+    let Ok(mut state) = store.read_raw() else {
+        return;
+    };
+    crate::net::nat_network_service::release(&mut state, uuid);
+    let _ = store.write(&state, &lock);
 }
 
 /// The guest stopped by itself or by ACPI: powered off, session released with its grace.
@@ -240,6 +269,7 @@ fn set_final(store: &Store, uuid: &str, to: PowerState) {
             m.lock_until_ms = ids::now_ms() + lock_grace_ms();
         }
     }
+    crate::net::nat_network_service::release(&mut state, uuid);
     let _ = store.write(&state, &lock);
 }
 

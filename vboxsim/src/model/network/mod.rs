@@ -4,6 +4,6 @@ mod dhcp_server;
 mod host_only_if;
 mod nat_network;
 
-pub use dhcp_server::{DhcpServer, FixedAddress, FixedKey};
+pub use dhcp_server::{DhcpServer, FixedAddress, FixedKey, ServerProcess};
 pub use host_only_if::HostOnlyIf;
 pub use nat_network::{NatNetRule, NatNetwork};

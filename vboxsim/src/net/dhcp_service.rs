@@ -1,0 +1,231 @@
+//! VirtualBox's DHCP servers on the wire (VBoxNetDHCP's role). A started server is a dnsmasq in
+//! the world's network namespace, bound to its network's bridge, serving the configuration the
+//! server had when it started: VirtualBox writes the server's configuration file in
+//! `DHCPServer::start` and the daemon never reloads it (Main/src-server/DHCPServerImpl.cpp), so
+//! a reservation added later reaches guests only after `dhcpserver restart`. Leases live in a
+//! lease file in `VBOX_USER_HOME` that survives restarts, as VirtualBox's `<net>-Dhcpd.leases`
+//! does; `dhcpserver findlease` reads it.
+//!
+//! Known difference: dnsmasq answers from the bridge's own address (the host's `.1`, a NAT
+//! network's gateway), where VBoxNetDHCP answers from the server's `--server-ip`.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::model::ids;
+use crate::model::network::{DhcpServer, FixedKey, ServerProcess};
+use crate::model::state::State;
+use crate::net::host_net;
+use crate::store::{Store, process_start_time};
+
+/// The lease time VBoxNetDHCP gives when the configuration sets none (Dhcpd/Config.cpp: the
+/// default `m_secDefaultLeaseTime`; value as in the reference's findlease sample, 1200 s).
+pub const LEASE_SECONDS: u64 = 1200;
+
+/// A file of the server's in `VBOX_USER_HOME`, named as VirtualBox names its own
+/// (`HostInterfaceNetworking-vboxnet0-Dhcpd.leases`).
+fn file(store: &Store, network: &str, suffix: &str) -> PathBuf {
+    store.home.join(format!("{network}-Dhcpd.{suffix}"))
+}
+
+pub fn lease_path(store: &Store, network: &str) -> PathBuf {
+    file(store, network, "leases")
+}
+
+/// The bridge a DHCP server's network is, if the network exists.
+fn bridge_of(state: &State, network: &str) -> Option<String> {
+    if let Some(interface) = network.strip_prefix("HostInterfaceNetworking-") {
+        return state.hostonly(interface).map(|_| interface.to_string());
+    }
+    state
+        .natnet(network)
+        .map(|_| host_net::natnet_bridge(network))
+}
+
+/// The router and DNS server a server hands out: a NAT network's gateway is both (VBoxNetNAT
+/// proxies DNS at the gateway); a host-only network has neither.
+fn gateway_of(state: &State, network: &str) -> Option<String> {
+    let natnet = state.natnets.iter().find(|n| n.name == network)?;
+    Some(crate::net::cidr::gateway(&natnet.cidr))
+}
+
+/// dnsmasq's configuration for `server` as it stands now. Reservations by VM + NIC slot are
+/// resolved to the VM's MAC here, when the server starts, as VirtualBox resolves them when it
+/// writes the daemon's configuration.
+pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -> String {
+    let mut out = format!(
+        "# vboxsim: VirtualBox DHCP server of {} as configured when it started.\n\
+         port=0\n\
+         interface={bridge}\n\
+         bind-interfaces\n\
+         except-interface=lo\n\
+         dhcp-authoritative\n\
+         dhcp-sequential-ip\n\
+         dhcp-range={},{},{},{LEASE_SECONDS}\n\
+         dhcp-leasefile={}\n\
+         pid-file={}\n\
+         log-facility={}\n\
+         log-dhcp\n",
+        server.network,
+        server.lower,
+        server.upper,
+        server.mask,
+        lease_path(store, &server.network).display(),
+        file(store, &server.network, "pid").display(),
+        file(store, &server.network, "log").display(),
+    );
+    match gateway_of(state, &server.network) {
+        Some(gateway) => out.push_str(&format!(
+            "dhcp-option=option:router,{gateway}\ndhcp-option=option:dns-server,{gateway}\n"
+        )),
+        None => out.push_str("dhcp-option=option:router\n"),
+    }
+    for fixed in &server.fixed {
+        let mac = match &fixed.key {
+            FixedKey::Mac(mac) => Some(ids::mac_colon(mac)),
+            FixedKey::VmNic { vm_uuid, nic, .. } => state
+                .find(vm_uuid)
+                .and_then(|i| state.machines[i].hw.nics.get(*nic as usize - 1))
+                .map(|n| ids::mac_colon(&n.mac)),
+        };
+        if let Some(mac) = mac {
+            out.push_str(&format!("dhcp-host={mac},{}\n", fixed.ip));
+        }
+    }
+    out
+}
+
+/// Starts the server's process with its configuration as it stands (the caller checked that it
+/// is not running). Outside a world there is no network to serve: the server runs "without a
+/// wire" (PID 0), so VirtualBox's lifecycle still holds.
+pub fn start(store: &Store, state: &State, server: &DhcpServer) -> Result<ServerProcess, String> {
+    if !host_net::in_world() {
+        return Ok(ServerProcess::WIRELESS);
+    }
+    let bridge = bridge_of(state, &server.network)
+        .ok_or_else(|| format!("the network of DHCP server {} is gone", server.network))?;
+    host_net::sync(store)?;
+    let conf = file(store, &server.network, "dnsmasq.conf");
+    std::fs::write(&conf, render(state, server, &bridge, store))
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    let pid_file = file(store, &server.network, "pid");
+    let _ = std::fs::remove_file(&pid_file);
+    // dnsmasq daemonises (setsid, double fork): the server outlives this VBoxManage process as
+    // VBoxNetDHCP outlives the client that started it.
+    let out = Command::new("dnsmasq")
+        .arg(format!("--conf-file={}", conf.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run dnsmasq (install dnsmasq-base: run scripts/setup): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "dnsmasq failed for {}: {}",
+            server.network,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            && let Some(start_time) = process_start_time(pid)
+        {
+            return Ok(ServerProcess { pid, start_time });
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("dnsmasq for {} wrote no PID", server.network));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Starts the network's DHCP server if it exists, is enabled and is not running (what a VM's
+/// power-up does for the networks of its NICs), recording its process in `state`.
+pub fn ensure_running(store: &Store, state: &mut State, network: &str) -> Result<(), String> {
+    let Some(i) = state.dhcp(network) else {
+        return Ok(());
+    };
+    let server = state.dhcpservers[i].clone();
+    if !server.enabled || server.running().is_some() {
+        return Ok(());
+    }
+    let process = start(store, state, &server)?;
+    state.dhcpservers[i].process = Some(process);
+    Ok(())
+}
+
+/// Stops the server's process (nothing to do when it is not running).
+pub fn stop(process: ServerProcess) {
+    if process.pid == 0 || !process.alive() {
+        return;
+    }
+    // SAFETY: signalling the recorded process, checked above to be the one we started.
+    unsafe {
+        libc::kill(process.pid as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while process.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if process.alive() {
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(process.pid as i32, libc::SIGKILL);
+        }
+    }
+}
+
+/// One lease of a server's lease file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub ip: Ipv4Addr,
+    pub mac: String,
+    /// Seconds since the epoch.
+    pub expires: u64,
+}
+
+/// The lease the server gave `mac` (colon or bare form, any case), from its lease file.
+pub fn find_lease(store: &Store, network: &str, mac: &str) -> Option<Lease> {
+    let bare: String = mac.chars().filter(char::is_ascii_hexdigit).collect();
+    let wanted = ids::mac_colon(&bare);
+    let text = std::fs::read_to_string(lease_path(store, network)).ok()?;
+    parse_leases(&text)
+        .into_iter()
+        .find(|lease| lease.mac == wanted)
+}
+
+/// dnsmasq's lease file: `expiry mac ip hostname client-id` per line.
+pub fn parse_leases(text: &str) -> Vec<Lease> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let expires = words.next()?.parse().ok()?;
+            let mac = words.next()?.to_ascii_lowercase();
+            let ip = words.next()?.parse().ok()?;
+            Some(Lease { ip, mac, expires })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_file_lines_are_read() {
+        let leases =
+            parse_leases("1796278203 08:00:27:AA:00:01 192.168.56.21 debian *\nbroken line\n");
+        assert_eq!(
+            leases,
+            vec![Lease {
+                ip: Ipv4Addr::new(192, 168, 56, 21),
+                mac: "08:00:27:aa:00:01".into(),
+                expires: 1_796_278_203,
+            }]
+        );
+    }
+}
