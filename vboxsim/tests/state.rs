@@ -138,7 +138,7 @@ fn locks_while_running_and_after_poweroff() {
     let mut sim = Sim::new("state-locks");
     sim.extra_env
         .push(("VBOXSIM_LOCK_GRACE_MS".into(), "800".into()));
-    let ova = sim.ova("deb", 1);
+    let ova = sim.ova_with_additions("deb", 1);
     sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
     let r = sim.ok(&["startvm", "vm1", "--type", "headless"]);
     assert_eq!(
@@ -215,7 +215,7 @@ fn locks_while_running_and_after_poweroff() {
 #[test]
 fn aborted_when_the_vm_process_dies() {
     let sim = Sim::new("state-aborted");
-    let ova = sim.ova("deb", 1);
+    let ova = sim.ova_with_additions("deb", 1);
     sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
     sim.ok(&["startvm", "vm1", "--type", "headless"]);
     common::kill_vm_processes(&sim.vbox_home().join("vboxsim-state.json"));
@@ -300,7 +300,7 @@ fn call_log_and_latency_model() {
 #[test]
 fn dhcp_fixed_addresses_and_leases() {
     let sim = Sim::new("state-dhcp");
-    let ova = sim.ova("deb", 2);
+    let ova = sim.ova_with_additions("deb", 2);
     sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
     sim.ok(&["hostonlyif", "create"]);
     sim.ok(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
@@ -342,6 +342,48 @@ fn dhcp_fixed_addresses_and_leases() {
         "--dhcp",
         "on",
     ]);
+    // NATNetwork::start makes the DHCP server object: before it, there is none to modify.
+    let modify_natnet = [
+        "dhcpserver",
+        "modify",
+        "--network",
+        "labnet",
+        "--lower-ip",
+        "10.0.9.4",
+    ];
+    let r = sim.vbm(&modify_natnet);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (2, "VBoxManage: error: DHCP server does not exist\n")
+    );
+    let r = sim.vbm(&["dhcpserver", "restart", "--network", "labnet"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            1,
+            "VBoxManage: error: Failed to find DHCP server for network 'labnet'\n"
+        )
+    );
+    sim.ok(&["natnetwork", "start", "--netname", "labnet"]);
+    let servers = sim.ok(&["list", "dhcpservers"]).stdout;
+    assert!(
+        servers.contains("NetworkName:    labnet\nDhcpd IP:       10.0.9.3\nLowerIPAddress: 10.0.9.4\nUpperIPAddress: 10.0.9.254"),
+        "{servers}"
+    );
+    sim.ok(&modify_natnet);
+    sim.ok(&["natnetwork", "stop", "--netname", "labnet"]);
+    // A host-only server that never ran: restart refuses, stop is silent.
+    let r = sim.vbm(&["dhcpserver", "restart", "--interface", "vboxnet0"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            1,
+            "VBoxManage: error: Failed to restart the server\n\
+             VBoxManage: error: not running\n\
+             VBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component DHCPServerWrap, interface IDHCPServer, callee nsISupports\n"
+        )
+    );
+    sim.ok(&["dhcpserver", "stop", "--interface", "vboxnet0"]);
     sim.ok(&[
         "modifyvm",
         "vm1",
@@ -381,7 +423,20 @@ fn dhcp_fixed_addresses_and_leases() {
         get("/VirtualBox/GuestInfo/Net/1/MAC"),
         format!("Value: {mac2}\n")
     );
-    let r = sim.ok(&[
+    // The VM's power-up started both servers: a second start is refused, restart works.
+    let r = sim.vbm(&["dhcpserver", "start", "--interface", "vboxnet0"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.starts_with(
+            "VBoxManage: error: Failed to start the server\n\
+             VBoxManage: error: Cannot start DHCP server because it is already running (pid "
+        ),
+        "{}",
+        r.stderr
+    );
+    sim.ok(&["dhcpserver", "restart", "--interface", "vboxnet0"]);
+    // No server answered on a wire here (no world): no lease database was ever written.
+    let r = sim.vbm(&[
         "dhcpserver",
         "findlease",
         "--interface",
@@ -389,7 +444,13 @@ fn dhcp_fixed_addresses_and_leases() {
         "--mac-address",
         &sim.info("vm1")["macaddress1"],
     ]);
-    let _ = r;
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("HostInterfaceNetworking-vboxnet0-Dhcpd.leases' failed: VERR_FILE_NOT_FOUND"),
+        "{}",
+        r.stderr
+    );
     sim.ok(&["controlvm", "vm1", "poweroff"]);
 }
 

@@ -149,6 +149,35 @@ impl TestWorld {
         panic!("sshd of {target}:{port} never answered");
     }
 
+    /// A VM's MAC of adapter `slot`, as showvminfo shows it.
+    fn mac(&self, vm: &str, slot: u32) -> String {
+        self.vbm(&["showvminfo", vm, "--machinereadable"])
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("macaddress{slot}=\""))
+                    .map(|m| m.trim_end_matches('"').to_string())
+            })
+            .unwrap_or_default()
+    }
+
+    fn vm_state(&self, vm: &str) -> String {
+        self.vbm(&["showvminfo", vm, "--machinereadable"])
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("VMState=\"")
+                    .map(|s| s.trim_end_matches('"').to_string())
+            })
+            .unwrap_or_default()
+    }
+
+    fn wait_state(&self, vm: &str, want: &str, within: Duration) {
+        let start = Instant::now();
+        while self.vm_state(vm) != want {
+            assert!(start.elapsed() < within, "{vm} never became {want}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn host_key(&self, target: &str) -> String {
         let out = self.exec(&["ssh-keyscan", "-T", "3", "-t", "ed25519", target]);
         String::from_utf8_lossy(&out.stdout)
@@ -217,10 +246,11 @@ fn setup_networks(w: &TestWorld) {
     );
 }
 
-fn make_ova(w: &TestWorld) -> String {
+/// An appliance of the default (`course`) flavour, with `extra` options of make-ova.
+fn make_ova(w: &TestWorld, extra: &[&str]) -> String {
     let ova = w.root.join("deb.ova");
     let pubkey = format!("{}.pub", w.key.display());
-    let out = w.tool(&[
+    let mut args = vec![
         "make-ova",
         "--out",
         ova.to_str().unwrap(),
@@ -232,7 +262,9 @@ fn make_ova(w: &TestWorld) -> String {
         "deb",
         "--nics",
         "1",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = w.tool(&args);
     assert!(
         out.status.success(),
         "make-ova: {}",
@@ -245,7 +277,7 @@ fn make_ova(w: &TestWorld) -> String {
 fn lab_in_a_fresh_world() {
     let w = TestWorld::new("lab");
     setup_networks(&w);
-    let ova = make_ova(&w);
+    let ova = make_ova(&w, &[]);
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
     w.vbm(&["snapshot", "master", "take", "base"]);
     for vm in ["web1", "web2"] {
@@ -319,14 +351,30 @@ fn lab_in_a_fresh_world() {
     w.vbm(&["startvm", "web2", "--type", "headless"]);
     w.wait_ssh("22", "192.168.56.21");
     w.wait_ssh("22", "192.168.56.22");
-    assert_eq!(w.ssh_ok("192.168.56.21", "hostname"), "web1");
-    assert_eq!(w.ssh_ok("192.168.56.22", "hostname"), "web2");
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "hostname"),
+        "debian",
+        "the appliance keeps its own host name"
+    );
     let link = w.ssh_ok("192.168.56.22", "cat /sys/class/net/eth0/address");
     assert_eq!(
         link.replace(':', "").to_uppercase(),
         mac2,
         "the guest NIC carries the MAC showvminfo shows"
     );
+    for target in ["192.168.56.21", "192.168.56.22"] {
+        assert_eq!(
+            w.ssh_ok(target, "ip -4 -o addr show eth1; ip -4 -o addr show eth2"),
+            "",
+            "the course appliance brings up eth0 only"
+        );
+        // Seed 003, step 5: the student adds the second NIC to the guest's configuration.
+        w.ssh_ok(
+            target,
+            "printf 'auto eth1\\niface eth1 inet dhcp\\nauto eth2\\niface eth2 inet dhcp\\n' \
+             | sudo tee /etc/network/interfaces.d/lab >/dev/null && sudo ifup eth1 && sudo ifup eth2",
+        );
+    }
     let natnet_ip2 = w.ssh_ok(
         "192.168.56.22",
         "ip -4 -o addr show eth1 | awk '{print $4}' | cut -d/ -f1",
@@ -382,10 +430,13 @@ fn lab_in_a_fresh_world() {
     );
     let closed = w.exec(&["curl", "-s", "--max-time", "3", "http://192.168.56.22/"]);
     assert!(!closed.status.success(), "web2 runs no nginx");
-    let via_nat = w.ssh("2222", "127.0.0.1", "hostname");
+    let via_nat = w.ssh("2222", "127.0.0.1", "cat /sys/class/net/eth0/address");
     assert_eq!(
-        String::from_utf8_lossy(&via_nat.stdout).trim(),
-        "web1",
+        String::from_utf8_lossy(&via_nat.stdout)
+            .trim()
+            .replace(':', "")
+            .to_uppercase(),
+        mac1,
         "NAT port forward reaches web1's sshd"
     );
     let k1 = w.host_key("192.168.56.21");
@@ -423,7 +474,10 @@ fn lab_in_a_fresh_world() {
         "web2",
         "/VirtualBox/GuestInfo/Net/0/V4/IP",
     ]);
-    assert_eq!(ip_prop, "Value: 192.168.56.22\n");
+    assert_eq!(
+        ip_prop, "No value set!\n",
+        "no Guest Additions in the course appliance"
+    );
     w.vbm(&["controlvm", "web1", "poweroff"]);
     w.vbm(&["controlvm", "web2", "acpipowerbutton"]);
     let start = Instant::now();
@@ -492,7 +546,7 @@ fn two_worlds_side_by_side() {
             "192.168.56.20",
             "--enable",
         ]);
-        let ova = make_ova(w);
+        let ova = make_ova(w, &[]);
         w.vbm(&["import", &ova, "--vsys", "0", "--vmname", name]);
         w.vbm(&[
             "modifyvm",
@@ -507,8 +561,10 @@ fn two_worlds_side_by_side() {
     for (w, name, other) in [(&a, "alpha", "beta"), (&b, "beta", "alpha")] {
         w.wait_ssh("22", "192.168.56.10");
         assert_eq!(
-            w.ssh_ok("192.168.56.10", "hostname"),
-            name,
+            w.ssh_ok("192.168.56.10", "cat /sys/class/net/eth0/address")
+                .replace(':', "")
+                .to_uppercase(),
+            w.mac(name, 1),
             "each world reaches its own VM at the same address"
         );
         let list = w.vbm(&["list", "vms"]);
@@ -570,7 +626,12 @@ fn two_worlds_side_by_side() {
         a.netns_exists(),
         "destroying one world leaves the other alone"
     );
-    assert_eq!(a.ssh_ok("192.168.56.10", "hostname"), "alpha");
+    assert_eq!(
+        a.ssh_ok("192.168.56.10", "cat /sys/class/net/eth0/address")
+            .replace(':', "")
+            .to_uppercase(),
+        a.mac("alpha", 1)
+    );
 }
 
 #[test]
@@ -593,7 +654,7 @@ fn guest_without_sshd_boots_but_is_unreachable() {
         "192.168.56.40",
         "--enable",
     ]);
-    let ova = make_ova(&w);
+    let ova = make_ova(&w, &["--guest-additions"]);
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "mute"]);
     w.vbm(&[
         "modifyvm",
@@ -628,4 +689,167 @@ fn guest_without_sshd_boots_but_is_unreachable() {
         !w.ssh("22", "192.168.56.30", "true").status.success(),
         "but nothing answers on port 22"
     );
+}
+
+/// VirtualBox's DHCP servers on the wire, as a course appliance meets them: configuration read
+/// when the server starts (a reservation made while it runs is handed out only after
+/// `dhcpserver restart`), NICs the appliance does not configure stay down until the guest's own
+/// configuration says otherwise, and power commands in the guest end (or restart) the VM.
+#[test]
+fn dhcp_and_power_as_virtualbox_runs_them() {
+    let w = TestWorld::new("dhcp");
+    w.vbm(&["hostonlyif", "create"]);
+    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet0",
+        "--server-ip",
+        "192.168.56.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.56.101",
+        "--upper-ip",
+        "192.168.56.254",
+        "--enable",
+    ]);
+    let ova = make_ova(&w, &[]);
+    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
+    w.vbm(&["snapshot", "master", "take", "base"]);
+    for vm in ["c1", "c2"] {
+        w.vbm(&[
+            "clonevm",
+            "master",
+            "--snapshot",
+            "base",
+            "--options",
+            "link",
+            "--name",
+            vm,
+            "--register",
+        ]);
+        w.vbm(&[
+            "modifyvm",
+            vm,
+            "--nic1",
+            "hostonly",
+            "--hostonlyadapter1",
+            "vboxnet0",
+            "--nic2",
+            "hostonly",
+            "--hostonlyadapter2",
+            "vboxnet0",
+        ]);
+    }
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        "c1",
+        "--nic",
+        "1",
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    w.vbm(&["startvm", "c1", "--type", "headless"]);
+    w.wait_ssh("22", "192.168.56.21");
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "ip -4 -o addr show eth1"),
+        "",
+        "NIC 2 has no address until the guest's configuration says so"
+    );
+    let eth1 = w.ssh_ok(
+        "192.168.56.21",
+        "printf 'auto eth1\\niface eth1 inet dhcp\\n' | sudo tee /etc/network/interfaces.d/eth1 >/dev/null \
+         && sudo ifup eth1 >/dev/null 2>&1; ip -4 -o addr show eth1 | awk '{print $4}'",
+    );
+    assert_eq!(
+        eth1, "192.168.56.101/24",
+        "the first free address of the pool"
+    );
+    let lease = w.vbm(&[
+        "dhcpserver",
+        "findlease",
+        "--interface",
+        "vboxnet0",
+        "--mac-address",
+        &w.mac("c1", 2),
+    ]);
+    assert!(
+        lease.starts_with("IP Address:  192.168.56.101\nMAC Address: "),
+        "findlease answers from the lease database: {lease}"
+    );
+    assert!(lease.contains("State:       acked\n"), "{lease}");
+    assert!(
+        lease.contains("TTL:         600 sec, currently "),
+        "{lease}"
+    );
+
+    // A reservation added while the server runs does not reach it.
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        "c2",
+        "--nic",
+        "1",
+        "--fixed-address",
+        "192.168.56.22",
+    ]);
+    w.vbm(&["startvm", "c2", "--type", "headless"]);
+    w.wait_ssh("22", "192.168.56.102");
+    assert!(
+        !w.exec(&["ping", "-c1", "-W1", "192.168.56.22"])
+            .status
+            .success(),
+        "the running server never heard of the reservation"
+    );
+    let restarted = w.exec(&[
+        "VBoxManage",
+        "dhcpserver",
+        "start",
+        "--interface",
+        "vboxnet0",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&restarted.stderr)
+            .contains("Cannot start DHCP server because it is already running (pid "),
+        "{}",
+        String::from_utf8_lossy(&restarted.stderr)
+    );
+    w.vbm(&["dhcpserver", "restart", "--interface", "vboxnet0"]);
+    // A reboot from inside the guest: its DHCP client now gets the reservation.
+    let _ = w.ssh("22", "192.168.56.102", "sudo reboot");
+    w.wait_ssh("22", "192.168.56.22");
+    assert_eq!(w.vm_state("c2"), "running", "a reboot keeps the VM running");
+    assert_eq!(
+        w.ssh_ok(
+            "192.168.56.21",
+            "ip -4 -o addr show eth1 | awk '{print $4}'"
+        ),
+        "192.168.56.101/24",
+        "a running guest keeps its lease across the restart"
+    );
+
+    // No Guest Additions: no addresses in the guest properties.
+    assert_eq!(
+        w.vbm(&[
+            "guestproperty",
+            "get",
+            "c1",
+            "/VirtualBox/GuestInfo/Net/Count"
+        ]),
+        "No value set!\n"
+    );
+    // Power commands in the guest power the VM off, as ACPI would.
+    let _ = w.ssh("22", "192.168.56.22", "sudo systemctl poweroff");
+    w.wait_state("c2", "poweroff", Duration::from_secs(20));
+    let _ = w.ssh("22", "192.168.56.21", "sudo shutdown -h now");
+    w.wait_state("c1", "poweroff", Duration::from_secs(20));
 }

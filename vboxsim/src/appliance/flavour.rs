@@ -139,7 +139,9 @@ pub fn read_layers(layers: &[String]) -> ApplianceInfo {
         .rev()
         .find_map(|layer| {
             let bytes = std::fs::read(format!("{}/{APPLIANCE_FILE}", layer.trim_end_matches('/')));
-            bytes.ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            bytes
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         })
         .unwrap_or_else(ApplianceInfo::unknown)
 }

@@ -306,7 +306,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 // DHCPServer::restart: stop + start with the stored trunk; a server disabled
                 // meanwhile is brought down and not started again.
                 let Some(process) = state.dhcpservers[i].running() else {
-                    return Err(server_failure("Failed to restart the server", "not running"));
+                    return Err(server_failure(
+                        "Failed to restart the server",
+                        "not running",
+                    ));
                 };
                 dhcp_service::stop(process);
                 state.dhcpservers[i].process = None;
@@ -345,7 +348,9 @@ fn find_server(state: &State, network: &str, interface: Option<&str>) -> Result<
             ),
             exit: 1,
         }
-        .and_then_line(format!("Failed to locate host-only interface '{interface}'")));
+        .and_then_line(format!(
+            "Failed to locate host-only interface '{interface}'"
+        )));
     }
     if state.dhcp(network).is_none() {
         return Err(not_found(network, interface));
@@ -418,18 +423,23 @@ fn findlease(ctx: &Ctx, state: &State, network: &str, mac: &str) -> Result<(), V
             context,
         ));
     }
-    let reserved = state.dhcp(network).is_some_and(|i| {
-        state.dhcpservers[i].fixed.iter().any(|f| match &f.key {
-            FixedKey::Mac(m) => m.eq_ignore_ascii_case(mac),
-            FixedKey::VmNic { vm_uuid, nic, .. } => state.find(vm_uuid).is_some_and(|v| {
-                state.machines[v]
-                    .hw
-                    .nics
-                    .get(*nic as usize - 1)
-                    .is_some_and(|n| n.mac.eq_ignore_ascii_case(mac))
-            }),
-        })
-    });
+    // Reservations as the running daemon knows them: those of its configuration at start.
+    let colon = ids::mac_colon(mac);
+    let reserved = match dhcp_service::reserved_at_start(&ctx.store, network) {
+        Some(macs) => macs.contains(&colon),
+        None => state.dhcp(network).is_some_and(|i| {
+            state.dhcpservers[i].fixed.iter().any(|f| match &f.key {
+                FixedKey::Mac(m) => m.eq_ignore_ascii_case(mac),
+                FixedKey::VmNic { vm_uuid, nic, .. } => state.find(vm_uuid).is_some_and(|v| {
+                    state.machines[v]
+                        .hw
+                        .nics
+                        .get(*nic as usize - 1)
+                        .is_some_and(|n| n.mac.eq_ignore_ascii_case(mac))
+                }),
+            })
+        }),
+    };
     let lease = dhcp_service::find_lease(&ctx.store, network, mac).filter(|_| !reserved);
     let Some(lease) = lease else {
         return Err(VBoxError::com(
@@ -446,7 +456,11 @@ fn findlease(ctx: &Ctx, state: &State, network: &str, mac: &str) -> Result<(), V
         let iso = ids::iso_ms(secs * 1_000_000_000);
         format!("{}Z ({secs})", &iso[..19])
     };
-    let state_word = if lease.expires < now { "expired" } else { "acked" };
+    let state_word = if lease.expires < now {
+        "expired"
+    } else {
+        "acked"
+    };
     println!("IP Address:  {}", lease.ip);
     println!("MAC Address: {}", ids::mac_colon(mac));
     println!("State:       {state_word}");

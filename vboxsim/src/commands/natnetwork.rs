@@ -2,8 +2,8 @@
 
 use crate::commands::list::yes_no;
 use crate::model::network::{NatNetRule, NatNetwork};
-use crate::net::nat_network_service;
 use crate::model::state::State;
+use crate::net::nat_network_service;
 use crate::vbox::ctx::Ctx;
 use crate::vbox::getopt::{self, Arg, Item, Opt};
 use crate::vbox::latency;
@@ -224,9 +224,8 @@ fn natnet_change(
                 return Err(VBoxError::argument("NATNetwork server does not exist"));
             }
             if sub == "start" {
-                nat_network_service::start(&ctx.store, state, &netname).map_err(|e| {
-                    VBoxError::argument("Failed to start network").and_then_line(e)
-                })
+                nat_network_service::start(&ctx.store, state, &netname)
+                    .map_err(|e| VBoxError::argument("Failed to start network").and_then_line(e))
             } else {
                 nat_network_service::stop(state, &netname);
                 Ok(())
@@ -235,7 +234,6 @@ fn natnet_change(
         _ => Ok(()),
     }
 }
-
 
 #[derive(Default)]
 struct Request {

@@ -20,9 +20,9 @@ use crate::model::state::State;
 use crate::net::host_net;
 use crate::store::{Store, process_start_time};
 
-/// The lease time VBoxNetDHCP gives when the configuration sets none (Dhcpd/Config.cpp: the
-/// default `m_secDefaultLeaseTime`; value as in the reference's findlease sample, 1200 s).
-pub const LEASE_SECONDS: u64 = 1200;
+/// The lease time VBoxNetDHCP gives when the configuration sets none (Dhcpd/Config.cpp,
+/// `GlobalConfig::initFromXml`: `m_secDefaultLeaseTime = 600`).
+pub const LEASE_SECONDS: u64 = 600;
 
 /// A file of the server's in `VBOX_USER_HOME`, named as VirtualBox names its own
 /// (`HostInterfaceNetworking-vboxnet0-Dhcpd.leases`).
@@ -119,7 +119,9 @@ pub fn start(store: &Store, state: &State, server: &DhcpServer) -> Result<Server
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run dnsmasq (install dnsmasq-base: run scripts/setup): {e}"))?;
+        .map_err(|e| {
+            format!("cannot run dnsmasq (install dnsmasq-base: run scripts/setup): {e}")
+        })?;
     if !out.status.success() {
         return Err(format!(
             "dnsmasq failed for {}: {}",
@@ -177,6 +179,19 @@ pub fn stop(process: ServerProcess) {
             libc::kill(process.pid as i32, libc::SIGKILL);
         }
     }
+}
+
+/// The MACs (colon form, lower case) the server reserved addresses for when it last started,
+/// from the configuration it was started with; None when it never started on a wire.
+pub fn reserved_at_start(store: &Store, network: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(file(store, network, "dnsmasq.conf")).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|line| line.strip_prefix("dhcp-host="))
+            .filter_map(|rest| rest.split(',').next())
+            .map(str::to_ascii_lowercase)
+            .collect(),
+    )
 }
 
 /// One lease of a server's lease file.

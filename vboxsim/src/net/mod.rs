@@ -4,6 +4,6 @@
 pub mod cidr;
 pub mod dhcp_service;
 pub mod host_net;
-pub mod nat_network_service;
 pub mod nat_engine;
+pub mod nat_network_service;
 pub mod relay;

@@ -96,7 +96,13 @@ impl NatEngine {
     /// a day (a guess: slirp's bootp.c leases are long; the guest never needs to renew here).
     /// Call from the VM process's main thread: the server dies with it (PR_SET_PDEATHSIG is per
     /// thread of the parent).
-    pub fn serve_dhcp(&mut self, dev: &str, net: Ipv4Addr, len: u32, lease_file: &str) -> Result<(), String> {
+    pub fn serve_dhcp(
+        &mut self,
+        dev: &str,
+        net: Ipv4Addr,
+        len: u32,
+        lease_file: &str,
+    ) -> Result<(), String> {
         use std::os::unix::process::CommandExt;
         let base = u32::from(net);
         let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
@@ -118,8 +124,14 @@ impl NatEngine {
                 "--dhcp-range={guest},{guest},{},86400",
                 Ipv4Addr::from(mask)
             ))
-            .arg(format!("--dhcp-option=option:router,{}", Ipv4Addr::from(base + 2)))
-            .arg(format!("--dhcp-option=option:dns-server,{}", Ipv4Addr::from(base + 3)))
+            .arg(format!(
+                "--dhcp-option=option:router,{}",
+                Ipv4Addr::from(base + 2)
+            ))
+            .arg(format!(
+                "--dhcp-option=option:dns-server,{}",
+                Ipv4Addr::from(base + 3)
+            ))
             .arg(format!("--dhcp-leasefile={lease_file}"))
             .arg(format!("--pid-file={lease_file}.pid"))
             .stdin(std::process::Stdio::null())
@@ -131,9 +143,11 @@ impl NatEngine {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start the NAT engine's DHCP server (dnsmasq-base: run scripts/setup): {e}"))?;
+        let child = cmd.spawn().map_err(|e| {
+            format!(
+                "cannot start the NAT engine's DHCP server (dnsmasq-base: run scripts/setup): {e}"
+            )
+        })?;
         self.dhcp = Some(child);
         Ok(())
     }

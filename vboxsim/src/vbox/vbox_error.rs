@@ -62,7 +62,10 @@ pub enum VBoxError {
     },
     /// A plain `VBoxManage: error: <line>` for each line, with the given exit code
     /// (errorArgument and the many handlers that print RTMsgError themselves).
-    Message { lines: Vec<String>, exit: i32 },
+    Message {
+        lines: Vec<String>,
+        exit: i32,
+    },
     /// A COM error with extended info: message lines, `Details:` and `Context:`; exit 1
     /// unless `exit` says otherwise (some handlers report API failures as syntax errors).
     Com {

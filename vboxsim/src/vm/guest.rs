@@ -56,7 +56,11 @@ impl Guest {
                 Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?)
             }
         };
-        let layers = m.disk.as_ref().map(|d| d.layers.clone()).unwrap_or_default();
+        let layers = m
+            .disk
+            .as_ref()
+            .map(|d| d.layers.clone())
+            .unwrap_or_default();
         Ok(Guest {
             leases: m.nic_leases.clone(),
             appliance: flavour::read_layers(&layers),

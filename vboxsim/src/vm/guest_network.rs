@@ -73,7 +73,10 @@ pub fn bring_up(names: &[String]) -> Vec<String> {
         .into_iter()
         .find(|path| Path::new(path).exists());
     let Some(ifup) = ifup else {
-        problems.push("/etc/network/interfaces exists but ifup is missing (ifupdown: run scripts/setup)".into());
+        problems.push(
+            "/etc/network/interfaces exists but ifup is missing (ifupdown: run scripts/setup)"
+                .into(),
+        );
         return problems;
     };
     let run = |args: &[&str]| -> Option<String> {

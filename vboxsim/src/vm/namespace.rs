@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::model::ids::mac_colon;
 use crate::model::lease::{NicLease, Segment};
-use crate::vm::guest_network::NicReport;
 use crate::model::machine::{Machine, PowerState};
 use crate::net::host_net::{self, ip};
 use crate::net::nat_engine::NatEngine;
 use crate::net::relay::{Connector, Forwarder};
 use crate::store::Store;
 use crate::vm::guest_config::{GuestConfig, GuestNic};
+use crate::vm::guest_network::NicReport;
 
 pub const SYSTEMCTL: &str = "/usr/local/lib/vboxsim/systemctl3.py";
 

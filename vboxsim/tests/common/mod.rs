@@ -116,28 +116,43 @@ impl Sim {
         r
     }
 
-    /// An OVA with one user; returns its path.
+    /// An OVA of the default (`course`) flavour with one user; returns its path.
     pub fn ova(&self, name: &str, nics: u32) -> String {
+        self.ova_with(name, nics, &[])
+    }
+
+    /// An OVA whose appliance has Guest Additions.
+    pub fn ova_with_additions(&self, name: &str, nics: u32) -> String {
+        self.ova_with(name, nics, &["--guest-additions"])
+    }
+
+    fn ova_with(&self, name: &str, nics: u32, extra: &[&str]) -> String {
         let out = self.dir.join(format!("{name}.ova"));
         let key = self.dir.join("id.pub");
         std::fs::write(&key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0a2V5 test@vboxsim\n").unwrap();
-        let r = self.tool(&[
-            "make-ova",
-            "--out",
-            out.to_str().unwrap(),
-            "--user",
-            "student",
-            "--authorized-key",
-            key.to_str().unwrap(),
-            "--name",
-            name,
-            "--nics",
-            &nics.to_string(),
-            "--memory",
-            "512",
-            "--cpus",
-            "2",
-        ]);
+        let r = self.tool(
+            &[
+                "make-ova",
+                "--out",
+                out.to_str().unwrap(),
+                "--user",
+                "student",
+                "--authorized-key",
+                key.to_str().unwrap(),
+                "--name",
+                name,
+                "--nics",
+                &nics.to_string(),
+                "--memory",
+                "512",
+                "--cpus",
+                "2",
+            ]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>(),
+        );
         assert_eq!(r.code, 0, "make-ova failed: {}", r.stderr);
         out.display().to_string()
     }
