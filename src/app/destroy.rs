@@ -157,7 +157,11 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                         vbox.remove_dhcp(&DhcpTarget::Interface(name.clone()))?;
                         vbox.remove_host_only(name)?;
                     }
-                    "natnetwork" => vbox.remove_nat_network(name)?,
+                    "natnetwork" => {
+                        vbox.remove_nat_network(name)?;
+                        // removeNATNetwork leaves the network's DHCP server behind.
+                        vbox.remove_dhcp(&DhcpTarget::Network(name.clone()))?;
+                    }
                     "hostonlynet" => vbox.remove_host_only_network(name)?,
                     _ => {}
                 }

@@ -450,7 +450,8 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
                 let context = crate::exec::RuntimeContext::from_inventory(&lab, &inventory);
                 let state = crate::state::LabState::new(&lab.dir, &lab.name);
                 let pending = up::pending_steps(&lab, &context, &state.applied_steps());
-                (inventory, description, pending)
+                let setups = up::guest_setups(&lab, &context, &state.guest_setups());
+                (inventory, description, (pending, setups))
             }
             Err(Error::NoVirtualBox) => (
                 Inventory::default(),
@@ -460,11 +461,13 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
             Err(error) => return Err(error),
         }
     };
+    let (pending_steps, guest_setups) = pending;
     let plan = plan::plan_up(
         &lab,
         &inventory,
         &Intent {
-            pending_steps: pending,
+            pending_steps,
+            guest_setups,
             ..Intent::default()
         },
     )?;

@@ -10,6 +10,7 @@ use super::Ui;
 use super::lab_session::LabSession;
 use crate::cli::TargetArgs;
 use crate::error::Error;
+use crate::exec::RuntimeContext;
 use crate::exit_code;
 use crate::hypervisor::inventory::{Attachment, Inventory};
 use crate::lab::model::{MacAddress, Vm};
@@ -36,6 +37,7 @@ fn leases<'a>(
     vms: &[&'a Vm],
 ) -> HashMap<(&'a str, u8), Ipv4Addr> {
     let lab = &session.lab;
+    let context = RuntimeContext::from_inventory(lab, inventory);
     std::thread::scope(|scope| {
         let readers: Vec<_> = vms
             .iter()
@@ -64,11 +66,17 @@ fn leases<'a>(
                     return None;
                 }
                 let uuid = observed.uuid.as_str();
+                let context = &context;
                 Some(scope.spawn(move || {
                     asked
                         .into_iter()
                         .filter_map(|(slot, mac)| {
-                            let ip = session.vbox.leased_address(uuid, mac).ok()??;
+                            let network = &vm.nics.iter().find(|nic| nic.slot == slot)?.network;
+                            let server = context.dhcp_server(lab, network);
+                            let ip = session
+                                .vbox
+                                .leased_address(uuid, mac, server.as_ref())
+                                .ok()??;
                             Some(((vm.name.as_str(), slot), ip))
                         })
                         .collect::<Vec<_>>()

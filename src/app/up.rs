@@ -52,6 +52,21 @@ pub(crate) fn pending_steps(
     pending
 }
 
+/// The guest setup each existing VM last got (its digest), by lab VM name.
+pub(crate) fn guest_setups(
+    lab: &Lab,
+    context: &RuntimeContext,
+    done: &JsonStore<String>,
+) -> HashMap<String, String> {
+    lab.vms
+        .iter()
+        .filter_map(|vm| {
+            let uuid = context.uuids.get(&vm.name)?;
+            Some((vm.name.clone(), done.get(uuid)?))
+        })
+        .collect()
+}
+
 /// Runs a plan against a session, reporting as it goes; returns the exit code.
 pub(crate) fn run_plan(
     ui: &Ui,
@@ -175,6 +190,7 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         targets: asked.targets.clone(),
         prune: asked.prune,
         pending_steps: pending_steps(&session.lab, &context, &session.state.applied_steps()),
+        guest_setups: guest_setups(&session.lab, &context, &session.state.guest_setups()),
     };
     let mut plan = plan_up(&session.lab, &inventory, &intent)?;
     if plan

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::hypervisor::VBoxManage;
 use crate::hypervisor::inventory::{Inventory, ObservedVm, PowerState};
+use crate::hypervisor::vboxmanage::DhcpTarget;
 use crate::lab::Lab;
 use crate::lab::facts::{RuntimeFacts, lab_context, vm_context};
 use crate::lab::model::{MacAddress, NetworkKind, SshRoute, Vm};
@@ -63,6 +64,22 @@ impl RuntimeContext {
                 self.facts.macs.insert((vm.name.clone(), nic.slot), mac);
             }
             self.record_forwards(vm, nic.slot, &nic.forwards);
+        }
+    }
+
+    /// The DHCP server of a lab network, as VBoxManage names it (None: the network has none).
+    pub fn dhcp_server(&self, lab: &Lab, network: &str) -> Option<DhcpTarget> {
+        let network = lab.network(network)?;
+        network.dhcp()?;
+        match &network.kind {
+            NetworkKind::HostOnly { .. } => self
+                .interfaces
+                .get(&network.name)
+                .map(|interface| DhcpTarget::Interface(interface.clone())),
+            NetworkKind::NatNetwork { vbox_name, .. } => {
+                Some(DhcpTarget::Network(vbox_name.clone()))
+            }
+            _ => None,
         }
     }
 
@@ -182,7 +199,7 @@ impl GuestAccess<'_> {
                     .and_then(|context| context.ssh_ports.get(&vm.name).copied());
                 Ok(forwarded.map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)))
             }
-            SshRoute::Leased { slot, .. } => {
+            SshRoute::Leased { slot, network } => {
                 let known = self.context.lock().ok().and_then(|context| {
                     context.facts.leases.get(&(vm.name.clone(), *slot)).copied()
                 });
@@ -194,7 +211,7 @@ impl GuestAccess<'_> {
                         context.facts.macs.get(&(vm.name.clone(), *slot)).copied()
                     });
                 let Some(mac) = mac else { return Ok(None) };
-                let ip = self.leased_address(vm, mac)?;
+                let ip = self.leased_address(vm, mac, network)?;
                 if let (Some(ip), Ok(mut context)) = (ip, self.context.lock()) {
                     context.facts.leases.insert((vm.name.clone(), *slot), ip);
                 }
@@ -204,10 +221,21 @@ impl GuestAccess<'_> {
     }
 
     /// The address Guest Additions report for the adapter with `mac` (matched by MAC, as the
-    /// guest numbers its interfaces its own way).
-    fn leased_address(&self, vm: &Vm, mac: MacAddress) -> Result<Option<Ipv4Addr>, String> {
+    /// guest numbers its interfaces its own way), or without them the lease the network's DHCP
+    /// server has for it.
+    fn leased_address(
+        &self,
+        vm: &Vm,
+        mac: MacAddress,
+        network: &str,
+    ) -> Result<Option<Ipv4Addr>, String> {
+        let server = self
+            .context
+            .lock()
+            .ok()
+            .and_then(|context| context.dhcp_server(self.lab, network));
         self.vbox
-            .leased_address(&self.handle(vm), mac)
+            .leased_address(&self.handle(vm), mac, server.as_ref())
             .map_err(vbox)
     }
 
@@ -365,7 +393,7 @@ impl GuestAccess<'_> {
                     vm.name, nic.slot
                 )
             })?;
-        let ip = self.leased_address(vm, mac)?.ok_or_else(|| {
+        let ip = self.leased_address(vm, mac, &nic.network)?.ok_or_else(|| {
             format!(
                 "`{}` has not reported an address on network `{}` yet",
                 vm.name, nic.network

@@ -18,7 +18,7 @@ use crate::hypervisor::{VBoxError, VBoxManage};
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
 use crate::lab::model::{NetworkKind, Vm};
-use crate::plan::{Action, NicAttachment, PlannedAction, VmSettings};
+use crate::plan::{Action, GuestSetup, NicAttachment, PlannedAction, VmSettings};
 use crate::provision::{LocalFiles, first_pending, render_steps, tail};
 use crate::state::{JsonStore, LabState, PendingHostOnly};
 
@@ -199,6 +199,58 @@ impl LabRunner<'_> {
                 .insert((vm.name.clone(), nic.slot), nic.mac);
             context.record_forwards(vm, nic.slot, &nic.forwards);
         }
+    }
+
+    /// Runs the guest setup as root over adapter 1's route, learns the addresses the NICs got,
+    /// and records the setup's digest so that an unchanged lab does nothing in the guest again.
+    fn configure_guest(&self, vm: &Vm, setup: &GuestSetup) -> Result<(), String> {
+        let uuid = self
+            .guests
+            .context
+            .lock()
+            .ok()
+            .and_then(|context| context.uuids.get(&vm.name).cloned())
+            .ok_or_else(|| format!("the UUID of `{}` is not known", vm.name))?;
+        let mut login = self.guests.login(vm, Instant::now() + self.boot_timeout)?;
+        let mut guest = login.guest();
+        let output = guest
+            .run(
+                &setup.script(),
+                true,
+                &[],
+                &[],
+                Duration::from_secs(180),
+                &mut |_| {},
+            )
+            .map_err(|error| error.to_string())?;
+        let text = output.text();
+        if output.status != 0 {
+            let said: Vec<&str> = text
+                .lines()
+                .filter(|line| line.starts_with("labctl: "))
+                .collect();
+            let why = if said.is_empty() {
+                tail(&output.output, 5).join(" | ")
+            } else {
+                said.join("; ")
+            };
+            return Err(format!(
+                "setting up the guest of `{}` failed (exit {}): {why}",
+                vm.name, output.status
+            ));
+        }
+        if let Ok(mut context) = self.guests.context.lock() {
+            for (slot, address) in text.lines().filter_map(setup_line) {
+                context
+                    .facts
+                    .leases
+                    .insert((vm.name.clone(), slot), address);
+            }
+        }
+        self.state
+            .guest_setups()
+            .set(&uuid, Some(setup.digest()))
+            .map_err(|error| format!("cannot write the state folder: {error}"))
     }
 
     fn provision(&self, vm: &Vm, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
@@ -460,6 +512,10 @@ impl ActionRunner for LabRunner<'_> {
                     .connect(vm, Instant::now() + self.boot_timeout)
                     .map(drop)
             }
+            Action::ConfigureGuest { vm, setup } => {
+                let vm = self.vm(vm)?;
+                self.configure_guest(vm, setup)
+            }
             Action::Provision { vm, .. } => {
                 let vm = self.vm(vm)?;
                 self.provision(vm, emit)
@@ -486,6 +542,15 @@ impl ActionRunner for LabRunner<'_> {
             }
         }
     }
+}
+
+/// A `nic SLOT NAME ADDRESS/LEN` line of the guest setup script.
+fn setup_line(line: &str) -> Option<(u8, Ipv4Addr)> {
+    let mut words = line.strip_prefix("nic ")?.split_whitespace();
+    let slot = words.next()?.parse().ok()?;
+    let _name = words.next()?;
+    let address = words.next()?.split('/').next()?.parse().ok()?;
+    Some((slot, address))
 }
 
 /// Reads local files from disk.

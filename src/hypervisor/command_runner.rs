@@ -1,4 +1,4 @@
-//! The one choke point every VBoxManage call goes through: `LANG=C`, stdout and stderr read
+//! The one choke point every VBoxManage call goes through: `LANG=C.UTF-8`, stdout and stderr read
 //! concurrently, a timeout, failures carrying argv, status and stderr, and bounded retries with
 //! backoff for the lock/state class only.
 
@@ -10,6 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::vbox_error::{ErrorClass, VBoxError, reports_error};
+
+/// VBoxManage's messages in English (7.x translates them after the locale) with names and paths
+/// in UTF-8, as other clients run it: `C.UTF-8` on Linux; macOS has no `C.UTF-8` before
+/// Ventura, so `en_US.UTF-8` there.
+#[cfg(target_os = "macos")]
+pub const UTF8_LOCALE: &str = "en_US.UTF-8";
+/// VBoxManage's messages in English with names and paths in UTF-8.
+#[cfg(not(target_os = "macos"))]
+pub const UTF8_LOCALE: &str = "C.UTF-8";
+/// The variables that choose it (LC_ALL wins over a user's LC_MESSAGES).
+const MESSAGES_LOCALE: [&str; 2] = ["LANG", "LC_ALL"];
 
 /// What a successful call printed.
 #[derive(Debug, Clone, Default)]
@@ -101,8 +112,7 @@ impl CommandRunner for ProcessRunner {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = match command
             .args(args)
-            .env("LANG", "C")
-            .env("LC_ALL", "C")
+            .envs(MESSAGES_LOCALE.iter().map(|name| (name, UTF8_LOCALE)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -275,7 +285,13 @@ mod tests {
             .run_once(&args("fail now"), Duration::from_secs(5))
             .unwrap_err();
         assert_eq!(failed.status, Some(1));
-        assert!(failed.stdout.contains("lang=C fail now"));
+        assert!(
+            failed
+                .stdout
+                .contains(&format!("lang={UTF8_LOCALE} fail now")),
+            "{}",
+            failed.stdout
+        );
         assert_eq!(failed.headline(), "oops");
         let error_on_zero = runner
             .run_once(&args("ok"), Duration::from_secs(5))

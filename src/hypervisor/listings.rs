@@ -124,6 +124,19 @@ pub fn parse_dhcp_servers(text: &str) -> Vec<ObservedDhcp> {
 }
 
 /// The default machine folder from `list systemproperties`.
+/// The address of `dhcpserver findlease` output (`IP Address:  192.168.56.101`), unless the
+/// lease has expired (`State:       expired`).
+pub fn parse_lease(text: &str) -> Option<Ipv4Addr> {
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key).map(str::trim))
+    };
+    if value("State:") == Some("expired") {
+        return None;
+    }
+    value("IP Address:")?.parse().ok()
+}
+
 pub fn parse_machine_folder(text: &str) -> Option<String> {
     text.lines()
         .find_map(|line| line.strip_prefix("Default machine folder:"))
@@ -159,6 +172,14 @@ pub fn parse_version(text: &str) -> Option<Version> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lease_is_read_unless_expired() {
+        let lease = "IP Address:  192.168.56.101\nMAC Address: 08:00:27:bb:14:75\nState:       acked\nIssued:      2024-05-01T10:00:00Z (1714557600)\nExpire:      2024-05-01T10:10:00Z (1714558200)\nTTL:         600 sec, currently 550 sec left\n";
+        assert_eq!(parse_lease(lease), Some(Ipv4Addr::new(192, 168, 56, 101)));
+        assert_eq!(parse_lease(&lease.replace("acked", "expired")), None);
+        assert_eq!(parse_lease(""), None);
+    }
 
     #[test]
     fn vm_list_keeps_odd_names() {

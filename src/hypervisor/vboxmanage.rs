@@ -306,11 +306,22 @@ impl VBoxManage {
 
     /// The IPv4 address the guest reports for its adapter with `mac` (Guest Additions'
     /// `/VirtualBox/GuestInfo/Net/…`), if it reports one.
-    pub fn leased_address(&self, vm: &str, mac: MacAddress) -> Result<Option<Ipv4Addr>, VBoxError> {
+    pub fn leased_address(
+        &self,
+        vm: &str,
+        mac: MacAddress,
+        server: Option<&DhcpTarget>,
+    ) -> Result<Option<Ipv4Addr>, VBoxError> {
         let count = self
             .guest_property(vm, "/VirtualBox/GuestInfo/Net/Count")?
-            .and_then(|count| count.parse::<u32>().ok())
-            .unwrap_or(0);
+            .and_then(|count| count.parse::<u32>().ok());
+        let Some(count) = count else {
+            // No Guest Additions: ask the network's DHCP server what it leased.
+            return match server {
+                Some(server) => self.find_lease(server, mac),
+                None => Ok(None),
+            };
+        };
         for index in 0..count {
             let found =
                 self.guest_property(vm, &format!("/VirtualBox/GuestInfo/Net/{index}/MAC"))?;
@@ -321,6 +332,31 @@ impl VBoxManage {
             }
         }
         Ok(None)
+    }
+
+    /// The address a DHCP server leased to `mac`, from its lease database; None when it has
+    /// none (never leased, expired, or the server never ran).
+    pub fn find_lease(
+        &self,
+        server: &DhcpTarget,
+        mac: MacAddress,
+    ) -> Result<Option<Ipv4Addr>, VBoxError> {
+        let mut args = vec!["dhcpserver".to_string(), "findlease".to_string()];
+        args.extend(server.args());
+        args.push("--mac-address".into());
+        args.push(mac.to_string());
+        match self.call(args, DEFAULT_TIMEOUT) {
+            Ok(output) => Ok(listings::parse_lease(&output.stdout)),
+            Err(error)
+                if error.class == ErrorClass::NotFound
+                    || error.mentions("Could not find a lease")
+                    || error.mentions("VERR_FILE_NOT_FOUND")
+                    || error.mentions("Failed to find DHCP server") =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// The VM's power state and whether a session holds it; None when it does not exist.
@@ -431,8 +467,20 @@ impl VBoxManage {
         self.call(
             dhcp_args("modify", target, dhcp, netmask, fixed),
             DEFAULT_TIMEOUT,
-        )
-        .map(drop)
+        )?;
+        self.restart_dhcp(target)
+    }
+
+    /// Makes a running DHCP server read its configuration again. VirtualBox's server reads it
+    /// only when it starts (DHCPServerImpl.cpp, `DHCPServer::start`); a server that is not
+    /// running has nothing to do ("not running"): its next start reads the new configuration.
+    pub fn restart_dhcp(&self, target: &DhcpTarget) -> Result<(), VBoxError> {
+        let mut args = vec!["dhcpserver".to_string(), "restart".to_string()];
+        args.extend(target.args());
+        match self.call(args, DEFAULT_TIMEOUT) {
+            Err(error) if error.mentions("not running") => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// Removes a DHCP server (absent is fine).
@@ -441,7 +489,9 @@ impl VBoxManage {
         args.extend(target.args());
         match self.call(args, DEFAULT_TIMEOUT) {
             Err(error)
-                if error.class == ErrorClass::NotFound || error.mentions("does not exist") =>
+                if error.class == ErrorClass::NotFound
+                    || error.mentions("does not exist")
+                    || error.mentions("Failed to find DHCP server") =>
             {
                 Ok(())
             }

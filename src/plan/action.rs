@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use ipnet::Ipv4Net;
 use serde::Serialize;
 
+use super::guest_setup::GuestSetup;
+
 use crate::lab::model::{Dhcp, MacAddress};
 
 /// What a VM adapter is attached to, in lab terms (host-only interfaces are named by the
@@ -187,6 +189,14 @@ pub enum Action {
         /// Lab VM name.
         vm: String,
     },
+    /// Configure the guest over adapter 1: host name, and every other lab NIC (found by MAC)
+    /// in the guest's own network system.
+    ConfigureGuest {
+        /// Lab VM name.
+        vm: String,
+        /// What to set up.
+        setup: GuestSetup,
+    },
     /// Run the VM's provisioning steps that have not run with their current content.
     Provision {
         /// Lab VM name.
@@ -212,6 +222,7 @@ impl Action {
             | Self::PowerOffVm { vm, .. }
             | Self::StartVm { vm, .. }
             | Self::WaitForSsh { vm }
+            | Self::ConfigureGuest { vm, .. }
             | Self::Provision { vm, .. }
             | Self::DeleteVm { vm, .. } => Some(vm),
             _ => None,
@@ -231,6 +242,7 @@ impl Action {
             Self::PowerOffVm { .. } => "poweroff",
             Self::StartVm { .. } => "boot",
             Self::WaitForSsh { .. } => "ssh",
+            Self::ConfigureGuest { .. } => "guest",
             Self::Provision { .. } => "provision",
             Self::DeleteVm { .. } => "delete",
         }
@@ -238,7 +250,10 @@ impl Action {
 
     /// True when the action changes VirtualBox (a VBoxManage write).
     pub fn writes_virtualbox(&self) -> bool {
-        !matches!(self, Self::WaitForSsh { .. } | Self::Provision { .. })
+        !matches!(
+            self,
+            Self::WaitForSsh { .. } | Self::ConfigureGuest { .. } | Self::Provision { .. }
+        )
     }
 }
 
@@ -323,6 +338,9 @@ impl fmt::Display for Action {
             Self::PowerOffVm { vbox_name, .. } => write!(f, "power off {vbox_name}"),
             Self::StartVm { vbox_name, .. } => write!(f, "start {vbox_name} (headless)"),
             Self::WaitForSsh { vm } => write!(f, "wait for SSH on `{vm}`"),
+            Self::ConfigureGuest { vm, setup } => {
+                write!(f, "configure the guest of `{vm}`: {setup}")
+            }
             Self::Provision { vm, steps } => write!(
                 f,
                 "provision `{vm}` ({steps} step{})",

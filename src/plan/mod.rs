@@ -2,6 +2,7 @@
 //! Pure: the same lab and inventory always give the same plan.
 
 mod action;
+mod guest_setup;
 mod mac_scheme;
 #[expect(
     clippy::module_inception,
@@ -11,6 +12,7 @@ mod plan;
 mod planner;
 
 pub use action::{Action, NicAttachment, NicSetting, VmSettings};
+pub use guest_setup::{GuestNic, GuestSetup, NicConfig, hostname_of};
 pub use mac_scheme::MacScheme;
 pub use plan::{ActionId, Leftover, Plan, PlannedAction};
 pub use planner::{Intent, PlanError, SSH_FORWARD_RULE, plan_up, vm_drift};

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use sha2::Digest;
 
 use super::action::{Action, NicAttachment, NicSetting, VmSettings};
+use super::guest_setup::GuestSetup;
 use super::mac_scheme::MacScheme;
 use super::plan::{ActionId, Leftover, Plan};
 use crate::hypervisor::inventory::{Attachment, Inventory, ObservedVm, PowerState};
@@ -23,6 +24,9 @@ pub struct Intent {
     pub prune: bool,
     /// Steps still to run per VM (by content hash); a VM missing here runs all its steps.
     pub pending_steps: HashMap<String, usize>,
+    /// The digest of the guest setup each existing VM last got (`GuestSetup::digest`); a VM
+    /// missing here gets its guest set up.
+    pub guest_setups: HashMap<String, String>,
 }
 
 /// Why no plan can be made.
@@ -207,7 +211,7 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
         }
         if boots {
             let mut deps: Vec<ActionId> = last.into_iter().collect();
-            deps.extend(dhcp_deps);
+            deps.extend(dhcp_deps.iter().copied());
             deps.extend(after_deps.iter().copied());
             let reason = match decision.observed {
                 None => "new VM".to_string(),
@@ -230,6 +234,25 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
                 vec![start],
             );
             last = Some(wait);
+        }
+        let setup = GuestSetup::for_vm(lab, vm, &decision.settings.nics);
+        let setup_reason = match (decision.observed, intent.guest_setups.get(&vm.name)) {
+            (None, _) => Some("new VM"),
+            (Some(_), None) => Some("never set up"),
+            (Some(_), Some(done)) if *done != setup.digest() => Some("the lab changed it"),
+            _ => None,
+        };
+        if let Some(reason) = setup_reason {
+            let mut deps: Vec<ActionId> = last.into_iter().collect();
+            deps.extend(dhcp_deps.iter().copied());
+            last = Some(plan.push(
+                Action::ConfigureGuest {
+                    vm: vm.name.clone(),
+                    setup,
+                },
+                reason,
+                deps,
+            ));
         }
         let steps = if decision.observed.is_none() {
             vm.steps.len()
@@ -722,7 +745,6 @@ fn plan_networks<'a>(
                     .nat_networks
                     .iter()
                     .find(|candidate| &candidate.name == vbox_name);
-                let mut created = false;
                 match existing {
                     None => {
                         let id = plan.push(
@@ -737,7 +759,6 @@ fn plan_networks<'a>(
                             Vec::new(),
                         );
                         actions.ready.insert(network.name.as_str(), id);
-                        created = true;
                     }
                     Some(found) => {
                         let have: BTreeSet<&str> =
@@ -782,8 +803,11 @@ fn plan_networks<'a>(
                     }
                 }
                 if let Some(dhcp) = dhcp {
+                    // `natnetwork add --dhcp on` makes no DHCP server: VirtualBox makes one at the
+                    // network's first start and then keeps it (NATNetworkImpl.cpp, `start`). So
+                    // labctl adds it with the lab's settings when there is none, and the network
+                    // starts with it.
                     let observed = inventory.dhcp_of(vbox_name);
-                    let missing = observed.is_none() && !created;
                     push_dhcp(
                         plan,
                         &mut actions,
@@ -791,7 +815,7 @@ fn plan_networks<'a>(
                         *dhcp,
                         cidr.netmask(),
                         observed,
-                        missing,
+                        true,
                         &fixed,
                     );
                 }

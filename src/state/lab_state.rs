@@ -59,10 +59,16 @@ impl LabState {
         JsonStore::open(self.dir.join("steps.json"))
     }
 
-    /// Forgets what was kept of a deleted VM (its host key pin and applied steps).
+    /// The digest of the guest setup each VM got (`plan::GuestSetup::digest`), by VM UUID.
+    pub fn guest_setups(&self) -> JsonStore<String> {
+        JsonStore::open(self.dir.join("guest-setup.json"))
+    }
+
+    /// Forgets what was kept of a deleted VM (its host key pin, applied steps, guest setup).
     pub fn forget_vm(&self, uuid: &str) {
         let _ = self.host_keys().set(uuid, None);
         let _ = self.applied_steps().set(uuid, None);
+        let _ = self.guest_setups().set(uuid, None);
     }
 
     /// Takes the lab's lock for `command`.
