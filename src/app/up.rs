@@ -93,6 +93,7 @@ pub(crate) fn run_plan(
         boot_timeout,
         cancel,
         applied: session.state.applied_steps(),
+        guest_setups: session.state.guest_setups(),
     };
     let started = Instant::now();
     let reporter = Mutex::new(reporter(ui));

@@ -176,11 +176,16 @@ impl GuestAccess<'_> {
 
     /// Where the VM's SSH server is; for DHCP-leased addresses, asks the guest properties.
     pub fn ssh_address(&self, vm: &Vm) -> Result<Option<SocketAddr>, String> {
+        self.route_address(vm, &vm.ssh)
+    }
+
+    /// Where the VM's SSH server is reached over `route`.
+    fn route_address(&self, vm: &Vm, route: &SshRoute) -> Result<Option<SocketAddr>, String> {
         let port = self
             .lab
             .image(&vm.image)
             .map_or(22, |image| image.login.port);
-        match &vm.ssh {
+        match route {
             SshRoute::Address { ip, .. } => Ok(Some(SocketAddr::new(IpAddr::V4(*ip), port))),
             SshRoute::Forward {
                 host_port: Some(host_port),
@@ -264,6 +269,21 @@ impl GuestAccess<'_> {
     /// Connects to a VM's SSH server, retrying with backoff until `deadline`; pins the host
     /// key on first contact. Fails fast when the VM stops running.
     pub fn connect(&self, vm: &Vm, deadline: Instant) -> Result<Box<dyn Session>, String> {
+        self.connect_over(vm, &vm.ssh, deadline)
+    }
+
+    /// Connects over adapter 1, the route that works before the guest is set up (the SSH
+    /// route itself for most labs).
+    pub fn connect_first(&self, vm: &Vm, deadline: Instant) -> Result<Box<dyn Session>, String> {
+        self.connect_over(vm, vm.bootstrap.as_ref().unwrap_or(&vm.ssh), deadline)
+    }
+
+    fn connect_over(
+        &self,
+        vm: &Vm,
+        route: &SshRoute,
+        deadline: Instant,
+    ) -> Result<Box<dyn Session>, String> {
         let mut pause = Duration::from_millis(200);
         let mut last_error;
         let mut last_state_check = Instant::now();
@@ -271,7 +291,7 @@ impl GuestAccess<'_> {
             if self.cancel.load(Ordering::SeqCst) {
                 return Err(RemoteError::Interrupted.to_string());
             }
-            match self.ssh_address(vm)? {
+            match self.route_address(vm, route)? {
                 None => last_error = "the VM has not reported an address yet".to_string(),
                 Some(address) => {
                     let target = self.target(vm, address)?;
@@ -459,7 +479,15 @@ impl GuestAccess<'_> {
 
     /// Logs in to a VM (retrying until `deadline`) and finds out how commands get root there.
     pub fn login(&self, vm: &Vm, deadline: Instant) -> Result<Login, String> {
-        let mut session = self.connect(vm, deadline)?;
+        self.login_with(vm, self.connect(vm, deadline)?)
+    }
+
+    /// Logs in over adapter 1 (see `connect_first`).
+    pub fn login_first(&self, vm: &Vm, deadline: Instant) -> Result<Login, String> {
+        self.login_with(vm, self.connect_first(vm, deadline)?)
+    }
+
+    fn login_with(&self, vm: &Vm, mut session: Box<dyn Session>) -> Result<Login, String> {
         let password = self
             .credentials
             .get(&vm.image)

@@ -42,6 +42,8 @@ pub struct LabRunner<'a> {
     pub cancel: &'a AtomicBool,
     /// Applied step hashes.
     pub applied: JsonStore<Vec<String>>,
+    /// Digests of the guest setups done.
+    pub guest_setups: JsonStore<String>,
 }
 
 fn vbox(error: VBoxError) -> String {
@@ -211,7 +213,9 @@ impl LabRunner<'_> {
             .ok()
             .and_then(|context| context.uuids.get(&vm.name).cloned())
             .ok_or_else(|| format!("the UUID of `{}` is not known", vm.name))?;
-        let mut login = self.guests.login(vm, Instant::now() + self.boot_timeout)?;
+        let mut login = self
+            .guests
+            .login_first(vm, Instant::now() + self.boot_timeout)?;
         let mut guest = login.guest();
         let output = guest
             .run(
@@ -247,8 +251,7 @@ impl LabRunner<'_> {
                     .insert((vm.name.clone(), slot), address);
             }
         }
-        self.state
-            .guest_setups()
+        self.guest_setups
             .set(&uuid, Some(setup.digest()))
             .map_err(|error| format!("cannot write the state folder: {error}"))
     }
@@ -509,7 +512,7 @@ impl ActionRunner for LabRunner<'_> {
             Action::WaitForSsh { vm } => {
                 let vm = self.vm(vm)?;
                 self.guests
-                    .connect(vm, Instant::now() + self.boot_timeout)
+                    .connect_first(vm, Instant::now() + self.boot_timeout)
                     .map(drop)
             }
             Action::ConfigureGuest { vm, setup } => {

@@ -202,7 +202,8 @@ impl VBoxManage {
                 HostOnlyFlavor::Networks => Ok(Vec::new()),
             });
             let nat = s.spawn(|| {
-                self.run(&["list", "natnets"])
+                // 7.x prints port forwards only in the long form (6.1 always).
+                self.run(&["list", "--long", "natnets"])
                     .map(|o| listings::parse_nat_networks(&o.stdout))
             });
             let dhcp = s.spawn(|| {

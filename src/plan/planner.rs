@@ -449,12 +449,13 @@ fn desired_settings(
                 )
             })
             .collect();
-        if let crate::lab::model::SshRoute::Forward {
-            slot,
-            host_port: None,
-        } = &vm.ssh
-            && *slot == nic.slot
-        {
+        let forwarded_ssh = [Some(&vm.ssh), vm.bootstrap.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|route| {
+                matches!(route, crate::lab::model::SshRoute::Forward { slot, host_port: None } if *slot == nic.slot)
+            });
+        if forwarded_ssh {
             let port = ssh_forward_port(lab, vm, observed, nic.slot, ports);
             let guest_port = lab.image(&vm.image).map_or(22, |image| image.login.port);
             forwards.push(format!(

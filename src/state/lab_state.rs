@@ -108,7 +108,11 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    // A name of this call's own: two writers of one file (threads, or processes) never share
+    // a temporary file, so neither renames the other's away.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temporary = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
     {
         use std::io::Write;
         let mut file = std::fs::File::create(&temporary)?;

@@ -5,6 +5,7 @@
 mod bringup;
 mod course_labs;
 mod crash;
+mod guest_setup;
 mod provisioning;
 mod scenarios;
 mod verification;

@@ -491,3 +491,60 @@ fn a_valid_lab_has_no_diagnostics_and_expands_replicas() {
     assert_eq!(macs, ["080027000010", "080027000011", "080027000012"]);
     assert_eq!(lab.vms[2].vbox_name, "t-web3");
 }
+
+#[test]
+fn adapter_one_must_be_one_the_appliance_brings_up() {
+    let nets = "\n[networks.back]\ntype = \"natnetwork\"\ncidr = \"10.9.0.0/24\"\n\n[networks.priv]\ntype = \"internal\"\ncidr = \"10.8.0.0/24\"\n";
+    check(
+        "a NAT network first",
+        &with_base(&format!(
+            "{nets}\n[vms.a]\nnics = [{{ net = \"back\" }}, {{ net = \"lab\", ip = \"192.168.56.10\" }}]\n"
+        )),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Conflict,
+            "lab.toml:21:6",
+            "labctl cannot log in to vm `a` to set up its other adapters: adapter 1 is on `back`, a NAT network, which the host cannot reach",
+        )],
+    );
+    check(
+        "an internal network first",
+        &with_base(&format!(
+            "{nets}\n[vms.a]\nnics = [{{ net = \"priv\", ip = \"10.8.0.5\" }}, {{ net = \"lab\", ip = \"192.168.56.10\" }}]\n"
+        )),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::Conflict,
+            "lab.toml:21:6",
+            "labctl cannot log in to vm `a` to set up its other adapters: adapter 1 is on `priv`, an internal network, which the host cannot reach",
+        )],
+    );
+    // Plain NAT first, as Vagrant does: labctl logs in through a port forward on adapter 1,
+    // then reaches the VM at its host-only address.
+    let lab = load(&with_base(
+        "\n[networks.out]\ntype = \"nat\"\n\n[vms.a]\nnics = [{ net = \"out\" }, { net = \"lab\", ip = \"192.168.56.10\" }]\n",
+    ))
+    .lab
+    .expect("valid");
+    let vm = lab.vm("a").unwrap();
+    assert_eq!(
+        vm.ssh,
+        labctl::lab::model::SshRoute::Address {
+            network: "lab".into(),
+            ip: "192.168.56.10".parse().unwrap()
+        }
+    );
+    assert_eq!(
+        vm.bootstrap,
+        Some(labctl::lab::model::SshRoute::Forward {
+            slot: 1,
+            host_port: None
+        })
+    );
+    let plain = load(&with_base(VM)).lab.expect("valid");
+    assert_eq!(
+        plain.vm("a").unwrap().bootstrap,
+        None,
+        "adapter 1 is the SSH route"
+    );
+}

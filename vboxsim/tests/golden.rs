@@ -97,10 +97,22 @@ fn natnetwork_list_matches_capture() {
     ]);
     let r = sim.ok(&["natnetwork", "list"]);
     assert_eq!(r.stdout, golden("7.0", "natnetwork-list.txt"));
+    assert_eq!(
+        sim.ok(&["list", "--long", "natnets"]).stdout,
+        golden("7.0", "natnetwork-list.txt")
+    );
+    // The short form (printNATNetwork with fLong false) has no Enabled line, no port forwards and
+    // no loopback mappings.
     let r = sim.ok(&["list", "natnets"]);
     assert_eq!(
         r.stdout,
-        golden("7.0", "natnetwork-list.txt").replace("Enabled:      Yes\n", "")
+        golden("7.0", "natnetwork-list.txt")
+            .replace("Enabled:      Yes\n", "")
+            .replace(
+                "Port-forwarding (ipv4)\n        ssh-to-storage-1:tcp:[]:3323:[192.168.10.23]:22\n",
+                ""
+            )
+            .replace("loopback mappings (ipv4)\n        127.0.0.1=2\n", "")
     );
 }
 

@@ -97,6 +97,9 @@ pub struct Vm {
     pub steps: Vec<Step>,
     /// How labctl reaches it over SSH.
     pub ssh: SshRoute,
+    /// How labctl reaches it before its guest is set up, when that differs from `ssh`: over
+    /// adapter 1, the only adapter an appliance brings up by itself.
+    pub bootstrap: Option<SshRoute>,
     /// Free text for VirtualBox.
     pub description: Option<String>,
     /// Where it is defined (the `[vms.NAME]` key).

@@ -136,6 +136,17 @@ impl Validator<'_> {
             let default_nic_type = defaults.and_then(|d| d.nic_type.as_ref()).map(|t| *t.get());
             let patterns = self.nic_patterns(&group, vm, networks, default_nic_type);
             let ssh = self.ssh_route(&group, key.range(), vm, &patterns, networks, images, &image);
+            let bootstrap = ssh.as_ref().and_then(|ssh| {
+                self.bootstrap_route(
+                    &group,
+                    key.range(),
+                    ssh,
+                    &patterns,
+                    networks,
+                    images,
+                    &image,
+                )
+            });
             let after = self.after(vm, &vm_names, &group_names, raw);
             let mut steps: Vec<Step> = default_steps.clone();
             if let Some(own) = &vm.provision {
@@ -170,7 +181,7 @@ impl Validator<'_> {
                     &mut addresses,
                     &mut macs,
                 );
-                let ssh = match &ssh {
+                let for_replica = |route: &Option<SshRoute>| match route {
                     Some(SshRoute::Address { network, ip }) => {
                         let replica_ip = nics
                             .iter()
@@ -184,7 +195,10 @@ impl Validator<'_> {
                     }
                     other => other.clone(),
                 };
-                let Some(ssh) = ssh else { continue };
+                let Some(ssh) = for_replica(&ssh) else {
+                    continue;
+                };
+                let bootstrap = for_replica(&bootstrap);
                 for (dependency, range) in &after {
                     self.after_spans
                         .insert((name.clone(), dependency.clone()), range.clone());
@@ -205,6 +219,7 @@ impl Validator<'_> {
                         .collect(),
                     steps: steps.clone(),
                     ssh,
+                    bootstrap,
                     description: vm.description.clone(),
                     span: self.span(key.range()),
                 });
@@ -534,6 +549,81 @@ impl Validator<'_> {
             .set_help(Some("add e.g. `nics = [{ net = \"lab\", ip = \"192.168.56.10\" }]` with a host-only network `lab`".into()));
         }
         route
+    }
+
+    /// How labctl reaches the VM before its guest is set up: over adapter 1, the only adapter
+    /// an appliance configures by itself (by DHCP). None when that is the SSH route itself.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; a struct would only rename the arguments"
+    )]
+    fn bootstrap_route(
+        &mut self,
+        group: &str,
+        key: Range<usize>,
+        ssh: &SshRoute,
+        patterns: &[NicPattern],
+        networks: &[Network],
+        images: &[Image],
+        image: &str,
+    ) -> Option<SshRoute> {
+        let first = patterns.iter().find(|pattern| pattern.slot == 1)?;
+        let on_first = match ssh {
+            SshRoute::Address { network, .. } | SshRoute::Leased { network, .. } => {
+                *network == first.network
+            }
+            SshRoute::Forward { slot, .. } => *slot == 1,
+        };
+        if on_first {
+            return None;
+        }
+        let kind = networks
+            .iter()
+            .find(|network| network.name == first.network)
+            .map(|network| &network.kind);
+        let ssh_port = images
+            .iter()
+            .find(|candidate| candidate.name == image)
+            .map_or(22, |image| image.login.port);
+        match kind {
+            Some(NetworkKind::HostOnly { dhcp: Some(_), .. }) => Some(match first.ip.as_ref() {
+                Some((ip, _)) => SshRoute::Address {
+                    network: first.network.clone(),
+                    ip: *ip,
+                },
+                None => SshRoute::Leased {
+                    network: first.network.clone(),
+                    slot: 1,
+                },
+            }),
+            Some(NetworkKind::Nat) => Some(SshRoute::Forward {
+                slot: 1,
+                host_port: first
+                    .forwards
+                    .iter()
+                    .find(|forward| forward.guest_port == ssh_port)
+                    .map(|forward| forward.host_port),
+            }),
+            Some(kind) => {
+                let what = match kind {
+                    NetworkKind::HostOnly { .. } => "a host-only network without DHCP",
+                    NetworkKind::NatNetwork { .. } => "a NAT network, which the host cannot reach",
+                    _ => "an internal network, which the host cannot reach",
+                };
+                self.error(
+                    DiagnosticKind::Conflict,
+                    key,
+                    format!(
+                        "labctl cannot log in to vm `{group}` to set up its other adapters: adapter 1 is on `{}`, {what}",
+                        first.network
+                    ),
+                )
+                .set_label("an appliance brings up adapter 1 only, by DHCP")
+                .set_help(Some("put a host-only network with DHCP, or a plain NAT network, first in `nics`".into()));
+                None
+            }
+            None => None,
+        }
     }
 
     fn after(

@@ -57,7 +57,7 @@ pub fn rule_lists(n: &NatNetwork, out: &mut String) {
     }
 }
 
-/// The 7.x `natnetwork list` / `list natnets` text.
+/// The 7.x `natnetwork list` / `list [--long] natnets` text.
 pub fn listing(state: &State, filter: Option<&str>, long: bool) -> String {
     let mut out = String::from("NAT Networks:\n\n");
     let mut count = 0;
@@ -78,7 +78,11 @@ pub fn listing(state: &State, filter: Option<&str>, long: bool) -> String {
         out.push_str(&format!("IPv6:         {}\n", yes_no(n.ipv6)));
         out.push_str(&format!("IPv6 Prefix:  {}\n", n.ipv6_prefix));
         out.push_str(&format!("IPv6 Default: {}\n", yes_no(n.ipv6_default)));
-        rule_lists(n, &mut out);
+        // printNATNetwork (VBoxManageNATNetwork.cpp): rules and loopback mappings only in the
+        // long form (`natnetwork list`, `list --long natnets`).
+        if long {
+            rule_lists(n, &mut out);
+        }
         out.push('\n');
     }
     out.push_str(&format!(
