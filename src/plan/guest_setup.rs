@@ -369,3 +369,84 @@ impl fmt::Display for GuestSetup {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(internal: &str) -> GuestSetup {
+        GuestSetup {
+            lab: "t".into(),
+            hostname: "t-web1".into(),
+            nics: vec![
+                GuestNic {
+                    slot: 2,
+                    network: "back".into(),
+                    mac: MacAddress::parse("08:00:27:00:00:02").unwrap(),
+                    config: NicConfig::Dhcp { expect: None },
+                },
+                GuestNic {
+                    slot: 3,
+                    network: "priv".into(),
+                    mac: MacAddress::parse("08:00:27:00:00:03").unwrap(),
+                    config: NicConfig::Static {
+                        address: internal.parse().unwrap(),
+                    },
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_script_finds_nics_by_mac_and_writes_labctls_own_files() {
+        let script = setup("10.8.0.5/24").script();
+        assert!(script.contains("n2=$(iface_of 08:00:27:00:00:02)"));
+        assert!(script.contains("auto $n3\niface $n3 inet static\n    address 10.8.0.5/24\n"));
+        assert!(script.contains("iface $n2 inet dhcp"));
+        assert!(script.contains("file=/etc/network/interfaces.d/labctl"));
+        assert!(
+            script.contains("macaddress: \"08:00:27:00:00:03\""),
+            "netplan by MAC"
+        );
+        assert!(
+            script.contains("MACAddress=08:00:27:00:00:02"),
+            "networkd by MAC"
+        );
+        assert!(
+            script.contains("grep -q ' inet 10.8.0.5/'"),
+            "the address is checked"
+        );
+        assert!(script.contains("want=t-web1"));
+        assert!(
+            !script.contains("/etc/network/interfaces\n"),
+            "the appliance's own file is only read"
+        );
+    }
+
+    #[test]
+    fn the_digest_follows_what_is_written() {
+        assert_eq!(setup("10.8.0.5/24").digest(), setup("10.8.0.5/24").digest());
+        assert_ne!(setup("10.8.0.5/24").digest(), setup("10.8.0.6/24").digest());
+    }
+
+    #[test]
+    fn a_guest_with_only_adapter_one_gets_only_its_host_name() {
+        let only = GuestSetup {
+            lab: "t".into(),
+            hostname: "t-a".into(),
+            nics: Vec::new(),
+        };
+        let script = only.script();
+        assert!(script.contains("want=t-a"));
+        assert!(!script.contains("iface_of"));
+        assert_eq!(only.to_string(), "host name t-a");
+    }
+
+    #[test]
+    fn host_names_are_valid() {
+        assert_eq!(hostname_of("exam3-web1"), "exam3-web1");
+        assert_eq!(hostname_of("Lab_Web 1"), "lab-web-1");
+        assert_eq!(hostname_of("__"), "vm");
+        assert_eq!(hostname_of(&"x".repeat(80)).len(), 63);
+    }
+}

@@ -121,3 +121,26 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
     }
     std::fs::rename(&temporary, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_of_one_file_never_trip_over_each_others_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.json");
+        std::thread::scope(|scope| {
+            for n in 0..8 {
+                let path = &path;
+                scope.spawn(move || {
+                    for round in 0..50 {
+                        write_atomically(path, format!("{n}-{round}").as_bytes()).unwrap();
+                    }
+                });
+            }
+        });
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary is left behind");
+    }
+}
