@@ -203,7 +203,7 @@ impl GuestSetup {
             let _ = write!(new, "\nauto {name}\n");
             match &nic.config {
                 NicConfig::Dhcp { .. } => {
-                    let _ = write!(new, "iface {name} inet dhcp\n");
+                    let _ = writeln!(new, "iface {name} inet dhcp");
                 }
                 NicConfig::Static { address } => {
                     let _ = write!(new, "iface {name} inet static\n    address {address}\n");
