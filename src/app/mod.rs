@@ -451,7 +451,8 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
                 let state = crate::state::LabState::new(&lab.dir, &lab.name);
                 let pending = up::pending_steps(&lab, &context, &state.applied_steps());
                 let setups = up::guest_setups(&lab, &context, &state.guest_setups());
-                (inventory, description, (pending, setups))
+                let reservations = up::dhcp_reservations(&lab, &state.dhcp_reservations());
+                (inventory, description, (pending, setups, reservations))
             }
             Err(Error::NoVirtualBox) => (
                 Inventory::default(),
@@ -461,13 +462,14 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
             Err(error) => return Err(error),
         }
     };
-    let (pending_steps, guest_setups) = pending;
+    let (pending_steps, guest_setups, dhcp_reservations) = pending;
     let plan = plan::plan_up(
         &lab,
         &inventory,
         &Intent {
             pending_steps,
             guest_setups,
+            dhcp_reservations,
             ..Intent::default()
         },
     )?;

@@ -1,7 +1,8 @@
 //! `labctl up`: reads what VirtualBox has, plans what is missing or different, and runs it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
+use std::net::Ipv4Addr;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use crate::exec::{DiskFiles, Event, ExecOptions, LabRunner, RuntimeContext, exec
 use crate::exit_code;
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
+use crate::lab::model::MacAddress;
 use crate::plan::{Action, Intent, Plan, plan_up};
 use crate::provision::{first_pending, render_steps};
 use crate::report::progress::{JsonReporter, LiveReporter, PlainReporter, Reporter};
@@ -67,6 +69,24 @@ pub(crate) fn guest_setups(
         .collect()
 }
 
+/// The reservations labctl made on the lab's DHCP servers, by lab network.
+pub(crate) fn dhcp_reservations(
+    lab: &Lab,
+    made: &JsonStore<BTreeMap<String, String>>,
+) -> HashMap<String, HashMap<MacAddress, Ipv4Addr>> {
+    lab.networks
+        .iter()
+        .filter_map(|network| {
+            let made = made.get(&network.name)?;
+            let parsed = made
+                .iter()
+                .filter_map(|(mac, ip)| Some((MacAddress::parse(mac).ok()?, ip.parse().ok()?)))
+                .collect();
+            Some((network.name.clone(), parsed))
+        })
+        .collect()
+}
+
 /// Runs a plan against a session, reporting as it goes; returns the exit code.
 pub(crate) fn run_plan(
     ui: &Ui,
@@ -94,6 +114,7 @@ pub(crate) fn run_plan(
         cancel,
         applied: session.state.applied_steps(),
         guest_setups: session.state.guest_setups(),
+        dhcp_reservations: session.state.dhcp_reservations(),
     };
     let started = Instant::now();
     let reporter = Mutex::new(reporter(ui));
@@ -192,6 +213,7 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         prune: asked.prune,
         pending_steps: pending_steps(&session.lab, &context, &session.state.applied_steps()),
         guest_setups: guest_setups(&session.lab, &context, &session.state.guest_setups()),
+        dhcp_reservations: dhcp_reservations(&session.lab, &session.state.dhcp_reservations()),
     };
     let mut plan = plan_up(&session.lab, &inventory, &intent)?;
     if plan

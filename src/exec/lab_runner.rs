@@ -2,6 +2,7 @@
 //! with guests (over SSH), and keeps what later actions need to know (interface names, UUIDs,
 //! MACs, addresses).
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +45,8 @@ pub struct LabRunner<'a> {
     pub applied: JsonStore<Vec<String>>,
     /// Digests of the guest setups done.
     pub guest_setups: JsonStore<String>,
+    /// Reservations made on DHCP servers, by lab network.
+    pub dhcp_reservations: JsonStore<BTreeMap<String, String>>,
 }
 
 fn vbox(error: VBoxError) -> String {
@@ -385,7 +388,21 @@ impl ActionRunner for LabRunner<'_> {
                 };
                 self.vbox
                     .configure_dhcp(&target, *create, dhcp, *netmask, fixed)
-                    .map_err(vbox)
+                    .map_err(vbox)?;
+                // Recorded once VirtualBox has them: a run killed before leaves them to add.
+                let mut made = if *create {
+                    BTreeMap::new()
+                } else {
+                    self.dhcp_reservations.get(network).unwrap_or_default()
+                };
+                made.extend(
+                    fixed
+                        .iter()
+                        .map(|(mac, ip)| (mac.to_string(), ip.to_string())),
+                );
+                self.dhcp_reservations
+                    .set(network, Some(made))
+                    .map_err(|error| format!("cannot write the state folder: {error}"))
             }
             Action::CreateNatNetwork {
                 name,

@@ -41,16 +41,20 @@ pub enum PowerState {
     Paused,
     /// Saved to disk.
     Saved,
-    /// Crashed or killed.
+    /// Crashed or killed; can be started again.
     Aborted,
-    /// Starting, stopping, saving, restoring, snapshotting …
+    /// Guru meditation: the guest crashed but its VM process still holds the session, so it
+    /// must be powered off before anything else.
+    Stuck,
+    /// Starting, stopping, saving, restoring, snapshotting, teleporting …: the VM holds its
+    /// lock until VirtualBox is done.
     Transient(String),
-    /// A state labctl does not know.
+    /// A state labctl does not know (`teleported`, `unknown`).
     Other(String),
 }
 
 impl PowerState {
-    /// Parses a `VMState` value.
+    /// Parses a `VMState` value (the short names of VBoxManageInfo.cpp, `machineStateToName`).
     pub fn parse(text: &str) -> Self {
         match text {
             "poweroff" => Self::PowerOff,
@@ -58,23 +62,33 @@ impl PowerState {
             "paused" => Self::Paused,
             "saved" => Self::Saved,
             "aborted" | "aborted-saved" => Self::Aborted,
+            "gurumeditation" => Self::Stuck,
             "starting"
             | "stopping"
             | "saving"
             | "restoring"
+            | "snapshotting"
             | "livesnapshotting"
             | "onlinesnapshotting"
             | "restoringsnapshot"
             | "deletingsnapshot"
             | "deletingsnapshotlive"
+            | "deletingsnapshotlivepaused"
+            | "teleporting"
+            | "teleportingpausedvm"
+            | "teleportingin"
+            | "faulttolerantsyncing"
             | "settingup" => Self::Transient(text.to_string()),
             other => Self::Other(other.to_string()),
         }
     }
 
-    /// True when the VM runs (or is paused) and so holds its write lock.
+    /// True when the VM runs (or is paused, stuck or busy) and so holds its write lock.
     pub fn is_on(&self) -> bool {
-        matches!(self, Self::Running | Self::Paused | Self::Transient(_))
+        matches!(
+            self,
+            Self::Running | Self::Paused | Self::Stuck | Self::Transient(_)
+        )
     }
 
     /// The word VirtualBox uses.
@@ -85,6 +99,7 @@ impl PowerState {
             Self::Paused => "paused",
             Self::Saved => "saved",
             Self::Aborted => "aborted",
+            Self::Stuck => "gurumeditation",
             Self::Transient(text) | Self::Other(text) => text,
         }
     }
@@ -271,5 +286,29 @@ impl Inventory {
             .iter()
             .find(|(k, n, _)| k == kind && n == name)
             .map(|(_, _, lab)| lab.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_virtualbox_names_is_read_for_what_labctl_may_do() {
+        assert_eq!(PowerState::parse("gurumeditation"), PowerState::Stuck);
+        assert!(
+            PowerState::Stuck.is_on(),
+            "a stuck VM still holds its session"
+        );
+        for busy in [
+            "snapshotting",
+            "teleporting",
+            "teleportingin",
+            "deletingsnapshotlivepaused",
+        ] {
+            assert!(PowerState::parse(busy).is_on(), "{busy} holds the lock");
+        }
+        assert_eq!(PowerState::parse("aborted-saved"), PowerState::Aborted);
+        assert!(!PowerState::parse("teleported").is_on());
     }
 }

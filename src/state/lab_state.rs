@@ -2,6 +2,7 @@
 //! creations in flight (so a killed `up` can adopt what it half-made), pinned SSH host keys and
 //! the hashes of applied provisioning steps.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,12 @@ impl LabState {
     /// The digest of the guest setup each VM got (`plan::GuestSetup::digest`), by VM UUID.
     pub fn guest_setups(&self) -> JsonStore<String> {
         JsonStore::open(self.dir.join("guest-setup.json"))
+    }
+
+    /// The reservations labctl made on each lab network's DHCP server (MAC → address, by lab
+    /// network), since VirtualBox does not list them back.
+    pub fn dhcp_reservations(&self) -> JsonStore<BTreeMap<String, String>> {
+        JsonStore::open(self.dir.join("dhcp-reservations.json"))
     }
 
     /// Forgets what was kept of a deleted VM (its host key pin, applied steps, guest setup).

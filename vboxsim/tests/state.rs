@@ -256,7 +256,13 @@ fn fault_injection_persists_across_processes() {
     assert_eq!(sim.tool(&["fault", "startvm-fail", "1"]).code, 0);
     let r = sim.vbm(&["startvm", "vm1", "--type", "headless"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.starts_with("VBoxManage: error: The virtual machine 'vm1' has terminated unexpectedly during startup with exit code 1 (0x1)\n"));
+    // Reference §10.1: the waiting line on stdout, then the progress's error (no context line).
+    assert_eq!(r.stdout, "Waiting for VM \"vm1\" to power on...\n");
+    assert_eq!(
+        r.stderr,
+        "VBoxManage: error: The virtual machine 'vm1' has terminated unexpectedly during startup with exit code 1 (0x1)\n\
+         VBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component MachineWrap, interface IMachine, callee nsISupports\n"
+    );
     assert_eq!(sim.tool(&["fault", "startvm-exit1", "1"]).code, 0);
     let r = sim.vbm(&["startvm", "vm1", "--type", "headless"]);
     assert_eq!(r.code, 1);

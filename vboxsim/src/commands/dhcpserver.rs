@@ -212,6 +212,25 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
     }
     ctx.latency.sleep(latency::NETWORK_CHANGE);
+    if sub == "modify" {
+        // A fault is consumed even though the command fails.
+        ctx.update_always(|state| {
+            if state.faults.dhcp_modify_fail == 0 {
+                return Ok(());
+            }
+            state.faults.dhcp_modify_fail -= 1;
+            Err(VBoxError::com(
+                format!(
+                    "Could not save the settings file '{}' (VERR_DISK_FULL)",
+                    ctx.store.home.join("VirtualBox.xml").display()
+                ),
+                vbox_error::VBOX_E_FILE_ERROR,
+                "DHCPServerWrap",
+                "IDHCPServer",
+                String::new(),
+            ))
+        })?;
+    }
     let store = ctx.store.clone();
     ctx.update(|state| {
         let existing = state.dhcp(&net_name);

@@ -12,8 +12,9 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         [t, k, v] => (t, k, Some(v.clone())),
         _ => return Err(VBoxError::syntax("Not enough parameters", usage::EXTRADATA)),
     };
-    ctx.update(|state| {
-        let map = if target == "global" {
+    if target == "global" {
+        // A fault is consumed even though the command fails.
+        ctx.update_always(|state| {
             if state.faults.global_extradata_fail > 0 {
                 state.faults.global_extradata_fail -= 1;
                 return Err(VBoxError::com(
@@ -27,6 +28,11 @@ pub fn set(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                     vbox_error::context("RTEXITCODE handleSetExtraData(HandlerArg *)", 2529, FILE),
                 ));
             }
+            Ok(())
+        })?;
+    }
+    ctx.update(|state| {
+        let map = if target == "global" {
             &mut state.extradata
         } else {
             let idx = ctx.find(state, target, FILE)?;

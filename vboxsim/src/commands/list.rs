@@ -101,11 +101,6 @@ fn hostonlyifs(state: &State) -> String {
         ));
         out.push_str(&format!("IPAddress:       {}\n", h.ip));
         out.push_str(&format!("NetworkMask:     {}\n", h.mask));
-        out.push_str(&format!("IPV6Address:     {}\n", h.ipv6));
-        out.push_str(&format!("IPV6NetworkMaskPrefixLength: {}\n", h.ipv6_len));
-        out.push_str(&format!("HardwareAddress: {}\n", h.mac));
-        out.push_str("MediumType:      Ethernet\n");
-        out.push_str("Wireless:        No\n");
         let up = state.machines.iter().any(|m| {
             m.state.is_active()
                 && m.hw.nics.iter().any(|n| {
@@ -113,6 +108,20 @@ fn hostonlyifs(state: &State) -> String {
                         && n.hostonly_adapter == h.name
                 })
         });
+        // The kernel gives the interface its EUI-64 link-local address once it has a carrier
+        // (a VM attached): the reference §3.2 sample, `Up` with fe80::800:27ff:fe00:0 for
+        // 0a:00:27:00:00:00, against the empty value of a `Down` one. Shown when no other IPv6
+        // address is set (that it needs the carrier is a guess from Linux's addrconf).
+        let (ipv6, ipv6_len) = if h.ipv6.is_empty() && up {
+            (link_local(&h.mac), 64)
+        } else {
+            (h.ipv6.clone(), h.ipv6_len)
+        };
+        out.push_str(&format!("IPV6Address:     {ipv6}\n"));
+        out.push_str(&format!("IPV6NetworkMaskPrefixLength: {ipv6_len}\n"));
+        out.push_str(&format!("HardwareAddress: {}\n", h.mac));
+        out.push_str("MediumType:      Ethernet\n");
+        out.push_str("Wireless:        No\n");
         out.push_str(&format!(
             "Status:          {}\n",
             if up { "Up" } else { "Down" }
@@ -143,6 +152,24 @@ fn natnets(ctx: &Ctx, state: &State, long: bool) -> String {
     } else {
         natnetwork::listing(state, None, long)
     }
+}
+
+/// The EUI-64 IPv6 link-local address of a MAC (`0a:00:27:00:00:00` → `fe80::800:27ff:fe00:0`).
+fn link_local(mac: &str) -> String {
+    let bytes: Vec<u8> = mac
+        .split(':')
+        .filter_map(|b| u8::from_str_radix(b, 16).ok())
+        .collect();
+    let [a, b, c, d, e, f] = bytes[..] else {
+        return String::new();
+    };
+    let groups = [
+        u16::from_be_bytes([a ^ 0x02, b]),
+        u16::from_be_bytes([c, 0xff]),
+        u16::from_be_bytes([0xfe, d]),
+        u16::from_be_bytes([e, f]),
+    ];
+    std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, groups[0], groups[1], groups[2], groups[3]).to_string()
 }
 
 pub fn yes_no(b: bool) -> &'static str {
@@ -302,4 +329,15 @@ fn ostypes() -> String {
             format!("ID:          {id}\nDescription: {desc}\nFamily ID:   {fam}\nFamily Desc: {fam}\n64 bit:      true\n\n")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_local_addresses_follow_the_mac() {
+        assert_eq!(link_local("0a:00:27:00:00:00"), "fe80::800:27ff:fe00:0");
+        assert_eq!(link_local("0a:00:27:00:00:01"), "fe80::800:27ff:fe00:1");
+    }
 }

@@ -139,6 +139,7 @@ fn start_one(
         std::thread::sleep(Duration::from_millis(faults.startvm_delay_ms));
     }
     if faults.startvm_fail > 0 {
+        println!("Waiting for VM \"{vm}\" to power on...");
         return Err(terminated(&name, 1));
     }
     let mut child = Command::new(
@@ -164,6 +165,7 @@ fn start_one(
     let claimed = ctx.update(|state| {
         let idx = ctx.find(state, &uuid, FILE)?;
         if let Some(err) = check_networks(state, idx) {
+            println!("Waiting for VM \"{vm}\" to power on...");
             return Err(err);
         }
         let leases = lease::plan(state, idx);
@@ -225,6 +227,7 @@ fn start_one(
             }
             Ok(())
         });
+        println!("Waiting for VM \"{vm}\" to power on...");
         return Err(terminated(&name, status));
     }
     // The VM process lives on detached; reap nothing here (it re-parents when we exit).
@@ -258,6 +261,8 @@ fn start_network_services(
     }
 }
 
+/// A VM process that died while powering up: VBoxManage has printed its "Waiting for VM"
+/// line, and the progress's error comes without a context line (reference §10.1).
 fn terminated(name: &str, code: i32) -> VBoxError {
     VBoxError::Com {
         message: vec![format!(
@@ -266,7 +271,7 @@ fn terminated(name: &str, code: i32) -> VBoxError {
         code: vbox_error::NS_ERROR_FAILURE,
         component: "MachineWrap",
         interface: "IMachine",
-        context: launch_context(),
+        context: String::new(),
         exit: 1,
     }
 }
@@ -295,7 +300,7 @@ fn check_networks(state: &crate::model::state::State, idx: usize) -> Option<VBox
                 code: vbox_error::NS_ERROR_FAILURE,
                 component: "ConsoleWrap",
                 interface: "IConsole",
-                context: launch_context(),
+                context: String::new(),
                 exit: 1,
             });
         }

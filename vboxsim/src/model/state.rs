@@ -24,6 +24,9 @@ pub struct Faults {
     /// The next N `setextradata global` fail as VirtualBox.xml could not be saved.
     #[serde(default)]
     pub global_extradata_fail: u32,
+    /// The next N `dhcpserver modify` fail as when VirtualBox.xml cannot be saved.
+    #[serde(default)]
+    pub dhcp_modify_fail: u32,
     /// Guests started while this is set never start sshd.
     pub no_sshd: bool,
 }

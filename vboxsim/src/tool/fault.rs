@@ -31,6 +31,9 @@ pub fn main(args: &[String]) -> i32 {
                 f.global_extradata_fail =
                     parse_n(v).ok_or("global-extradata-fail needs a count")? as u32
             }
+            (Some("dhcp-modify-fail"), v) => {
+                f.dhcp_modify_fail = parse_n(v).ok_or("dhcp-modify-fail needs a count")? as u32
+            }
             (Some("no-sshd"), Some(v)) if v == "on" || v == "off" => f.no_sshd = v == "on",
             (Some("clear"), None) => *f = Default::default(),
             (Some("show"), None) => {

@@ -1,0 +1,182 @@
+//! The planner: the lab (desired) × the inventory (observed) → the actions `up` takes, each
+//! with its reason. Pure: it reads only its inputs.
+//!
+//! One file per subject: `settings` (what each VM should be, and how it drifted), `networks`
+//! (host-only interfaces, NAT networks, DHCP servers), `images` (appliances imported once and
+//! their snapshots), `vm_actions` (each VM's clone → configure → boot → guest setup →
+//! provision chain), `leftovers` (VMs no longer in the lab). A new action is one variant in
+//! `action.rs`, one planning function here and one executing function in `exec::lab_runner`.
+
+mod images;
+mod leftovers;
+mod networks;
+mod settings;
+mod vm_actions;
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::Ipv4Addr;
+
+use super::mac_scheme::MacScheme;
+use super::plan::{ActionId, Plan};
+use crate::hypervisor::inventory::{Inventory, ObservedVm};
+use crate::lab::model::{Lab, MacAddress, Vm};
+use crate::lab::source::Span;
+
+use super::action::VmSettings;
+use images::{master_of, plan_images};
+use leftovers::plan_leftovers;
+use networks::{host_only_interface, plan_networks};
+pub use settings::{SSH_FORWARD_RULE, vm_drift};
+use settings::{desired_settings, drift, protocol_name, used_host_ports};
+
+/// What the user asked `up` to do.
+#[derive(Debug, Clone, Default)]
+pub struct Intent {
+    /// Only these VMs (and what they need through `after`); None: the whole lab.
+    pub targets: Option<Vec<String>>,
+    /// Delete VMs of the lab that are no longer in the lab file.
+    pub prune: bool,
+    /// Steps still to run per VM (by content hash); a VM missing here runs all its steps.
+    pub pending_steps: HashMap<String, usize>,
+    /// The digest of the guest setup each existing VM last got (`GuestSetup::digest`); a VM
+    /// missing here gets its guest set up.
+    pub guest_setups: HashMap<String, String>,
+    /// The reservations labctl made on each lab network's DHCP server (by lab network). They
+    /// cannot be read back from VirtualBox, so a run killed between creating a server and
+    /// adding its reservations is caught up on by comparing the lab against this.
+    pub dhcp_reservations: HashMap<String, HashMap<MacAddress, Ipv4Addr>>,
+}
+
+/// Why no plan can be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A VM with a lab VM's name exists and labctl did not create it for this lab.
+    #[error(
+        "VirtualBox already has a VM named `{vbox_name}` that labctl did not create for lab `{lab}`; labctl will not touch it"
+    )]
+    ForeignVm {
+        /// Its name.
+        vbox_name: String,
+        /// The lab.
+        lab: String,
+        /// The lab VM that wants the name.
+        span: Span,
+    },
+    /// The VM an image names does not exist.
+    #[error("image `{image}` uses VM `{vm}`, which VirtualBox does not have")]
+    MissingImageVm {
+        /// Image key.
+        image: String,
+        /// VM name or UUID.
+        vm: String,
+        /// Where the image is.
+        span: Span,
+    },
+    /// `up VM…` names a VM the lab does not have.
+    #[error("the lab has no VM named `{name}`")]
+    UnknownTarget {
+        /// The name given.
+        name: String,
+    },
+}
+
+impl PlanError {
+    /// Where in the lab file the problem is, if it is about the file.
+    pub fn span(&self) -> Option<&Span> {
+        match self {
+            Self::ForeignVm { span, .. } | Self::MissingImageVm { span, .. } => Some(span),
+            Self::UnknownTarget { .. } => None,
+        }
+    }
+}
+
+/// What the planner decided about one VM before actions are emitted.
+pub(super) struct VmDecision<'a> {
+    vm: &'a Vm,
+    observed: Option<&'a ObservedVm>,
+    settings: VmSettings,
+    drift: Vec<String>,
+}
+
+/// Plans `up` of `lab` given what VirtualBox has.
+pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan, PlanError> {
+    let selected = select(lab, intent.targets.as_deref())?;
+    let mut macs = MacScheme::new(
+        inventory.macs().chain(
+            lab.vms
+                .iter()
+                .flat_map(|vm| vm.nics.iter().filter_map(|nic| nic.mac)),
+        ),
+    );
+
+    let mut ports = used_host_ports(lab, inventory);
+    let mut decisions = Vec::new();
+    for vm in lab
+        .vms
+        .iter()
+        .filter(|vm| selected.contains(vm.name.as_str()))
+    {
+        let observed = inventory.vm_named(&vm.vbox_name);
+        if let Some(observed) = observed
+            && !observed.owned_by(&lab.name)
+        {
+            return Err(PlanError::ForeignVm {
+                vbox_name: vm.vbox_name.clone(),
+                lab: lab.name.clone(),
+                span: vm.span.clone(),
+            });
+        }
+        let settings = desired_settings(lab, vm, observed, &mut macs, &mut ports);
+        let drift = observed
+            .map(|observed| drift(lab, inventory, observed, &settings))
+            .unwrap_or_default();
+        decisions.push(VmDecision {
+            vm,
+            observed,
+            settings,
+            drift,
+        });
+    }
+
+    let mut plan = Plan::default();
+    let networks = plan_networks(lab, inventory, intent, &decisions, &mut plan);
+    let images = plan_images(lab, inventory, &decisions, &mut plan)?;
+    let mut ready: HashMap<&str, ActionId> = HashMap::new();
+    for decision in &decisions {
+        if let Some(last) =
+            vm_actions::plan_vm(lab, intent, decision, &networks, &images, &ready, &mut plan)
+        {
+            ready.insert(decision.vm.name.as_str(), last);
+        }
+    }
+
+    plan_leftovers(lab, inventory, intent, &mut plan);
+    Ok(plan)
+}
+
+/// The VMs to act on: the targets and everything they wait for.
+fn select<'a>(lab: &'a Lab, targets: Option<&[String]>) -> Result<BTreeSet<&'a str>, PlanError> {
+    let Some(targets) = targets else {
+        return Ok(lab.vms.iter().map(|vm| vm.name.as_str()).collect());
+    };
+    let mut selected = BTreeSet::new();
+    let mut queue: Vec<&'a Vm> = Vec::new();
+    for target in targets {
+        let group = lab.group(target);
+        if !group.is_empty() {
+            queue.extend(group);
+        } else if let Some(vm) = lab.vm(target) {
+            queue.push(vm);
+        } else {
+            return Err(PlanError::UnknownTarget {
+                name: target.clone(),
+            });
+        }
+    }
+    while let Some(vm) = queue.pop() {
+        if selected.insert(vm.name.as_str()) {
+            queue.extend(vm.after.iter().filter_map(|name| lab.vm(name)));
+        }
+    }
+    Ok(selected)
+}
