@@ -18,10 +18,11 @@ use crate::hypervisor::vboxmanage::{
 use crate::hypervisor::{VBoxError, VBoxManage};
 use crate::lab::Lab;
 use crate::lab::facts::{lab_context, vm_context};
-use crate::lab::model::{NetworkKind, Vm};
+use crate::lab::model::{Dhcp, MacAddress, NetworkKind, Vm};
 use crate::plan::{Action, GuestSetup, NicAttachment, PlannedAction, VmSettings};
 use crate::provision::{LocalFiles, first_pending, render_steps, tail};
 use crate::state::{JsonStore, LabState, PendingHostOnly};
+use ipnet::Ipv4Net;
 
 /// Everything the runner needs.
 pub struct LabRunner<'a> {
@@ -373,51 +374,14 @@ impl ActionRunner for LabRunner<'_> {
                 dhcp,
                 netmask,
                 fixed,
-            } => {
-                let kind = &self
-                    .lab
-                    .network(network)
-                    .ok_or_else(|| format!("unknown network `{network}`"))?
-                    .kind;
-                let target = match kind {
-                    NetworkKind::HostOnly { .. } => DhcpTarget::Interface(self.interface(network)?),
-                    NetworkKind::NatNetwork { vbox_name, .. } => {
-                        DhcpTarget::Network(vbox_name.clone())
-                    }
-                    _ => return Err(format!("network `{network}` has no DHCP server")),
-                };
-                self.vbox
-                    .configure_dhcp(&target, *create, dhcp, *netmask, fixed)
-                    .map_err(vbox)?;
-                // Recorded once VirtualBox has them: a run killed before leaves them to add.
-                let mut made = if *create {
-                    BTreeMap::new()
-                } else {
-                    self.dhcp_reservations.get(network).unwrap_or_default()
-                };
-                made.extend(
-                    fixed
-                        .iter()
-                        .map(|(mac, ip)| (mac.to_string(), ip.to_string())),
-                );
-                self.dhcp_reservations
-                    .set(network, Some(made))
-                    .map_err(|error| format!("cannot write the state folder: {error}"))
-            }
+            } => self.configure_dhcp(network, *create, dhcp, *netmask, fixed),
             Action::CreateNatNetwork {
                 name,
                 cidr,
                 dhcp,
                 forwards,
                 ..
-            } => {
-                // Marked before it exists: a run killed between the two calls leaves a mark
-                // without a network (destroy clears it), never a network nobody owns.
-                self.tag_network("natnetwork", name)?;
-                self.vbox
-                    .create_nat_network(name, &cidr.to_string(), *dhcp, forwards)
-                    .map_err(vbox)
-            }
+            } => self.create_nat_network(name, *cidr, *dhcp, forwards),
             Action::UpdateNatNetwork {
                 name,
                 dhcp,
@@ -432,25 +396,7 @@ impl ActionRunner for LabRunner<'_> {
                 image,
                 master,
                 path,
-            } => {
-                self.clear_orphan_folder(master)?;
-                let uuid = self
-                    .vbox
-                    .import(
-                        &path.display().to_string(),
-                        master,
-                        &self.basefolder.display().to_string(),
-                        &self.group(),
-                    )
-                    .map_err(vbox)?;
-                self.vbox
-                    .set_extradata(
-                        &uuid,
-                        VM_OWNER_KEY,
-                        &format!("{}:master:{image}", self.lab.name),
-                    )
-                    .map_err(vbox)
-            }
+            } => self.import_appliance(image, master, path),
             Action::TakeSnapshot {
                 master, snapshot, ..
             } => self.vbox.take_snapshot(master, snapshot).map_err(vbox),
@@ -460,67 +406,14 @@ impl ActionRunner for LabRunner<'_> {
                 master,
                 snapshot,
                 ..
-            } => {
-                self.clear_orphan_folder(vbox_name)?;
-                let uuid = uuid::Uuid::new_v4().to_string();
-                let basefolder = self.basefolder.display().to_string();
-                let group = self.group();
-                self.vbox
-                    .clone_vm(&CloneRequest {
-                        source: master,
-                        snapshot: Some(snapshot),
-                        name: vbox_name,
-                        uuid: Some(&uuid),
-                        basefolder: Some(&basefolder),
-                        group: Some(&group),
-                    })
-                    .map_err(vbox)?;
-                if let Ok(mut context) = self.guests.context.lock() {
-                    context.uuids.insert(vm.clone(), uuid.clone());
-                    context.nat_rules.retain(|(name, _), _| name != vm);
-                }
-                self.vbox
-                    .set_extradata(&uuid, VM_OWNER_KEY, &format!("{}:{vm}", self.lab.name))
-                    .map_err(vbox)
-            }
-            Action::ConfigureVm { vm, settings, .. } => {
-                let vm = self.vm(vm)?;
-                let config = self.vm_config(vm, settings)?;
-                let handle = self.guests.handle(vm);
-                if !self
-                    .vbox
-                    .wait_unlocked(&handle, Duration::from_secs(30))
-                    .map_err(vbox)?
-                {
-                    return Err(format!(
-                        "`{}` is still locked by a session after 30 s",
-                        vm.vbox_name
-                    ));
-                }
-                self.vbox.configure(&handle, &config).map_err(vbox)?;
-                self.record_settings(vm, settings);
-                Ok(())
-            }
+            } => self.clone_vm(vm, vbox_name, master, snapshot),
+            Action::ConfigureVm { vm, settings, .. } => self.configure_vm(self.vm(vm)?, settings),
             Action::PowerOffVm { vm, vbox_name } => {
-                let handle = self
-                    .lab
-                    .vm(vm)
-                    .map_or_else(|| vbox_name.clone(), |vm| self.guests.handle(vm));
                 emit(Event::Note {
                     vm: Some(vm.clone()),
                     message: format!("powering {vbox_name} off: {}", planned.reason),
                 });
-                self.vbox.power_off(&handle).map_err(vbox)?;
-                if !self
-                    .vbox
-                    .wait_unlocked(&handle, Duration::from_secs(30))
-                    .map_err(vbox)?
-                {
-                    return Err(format!(
-                        "`{vbox_name}` did not release its session within 30 s of powering off"
-                    ));
-                }
-                Ok(())
+                self.power_off_vm(vm, vbox_name)
             }
             Action::StartVm { vm, .. } => {
                 let vm = self.vm(vm)?;
@@ -532,35 +425,173 @@ impl ActionRunner for LabRunner<'_> {
                     .connect_first(vm, Instant::now() + self.boot_timeout)
                     .map(drop)
             }
-            Action::ConfigureGuest { vm, setup } => {
-                let vm = self.vm(vm)?;
-                self.configure_guest(vm, setup)
-            }
-            Action::Provision { vm, .. } => {
-                let vm = self.vm(vm)?;
-                self.provision(vm, emit)
-            }
-            Action::DeleteVm { vm, vbox_name } => {
-                let handle = self
-                    .lab
-                    .vm(vm)
-                    .map_or_else(|| vbox_name.clone(), |vm| self.guests.handle(vm));
-                if !self
-                    .vbox
-                    .wait_unlocked(&handle, Duration::from_secs(30))
-                    .map_err(vbox)?
-                {
-                    return Err(format!(
-                        "`{vbox_name}` is still locked by a session after 30 s"
-                    ));
-                }
-                self.vbox.delete(&handle).map_err(vbox)?;
-                if let Some(uuid) = self.lab.vm(vm).map(|vm| self.guests.handle(vm)) {
-                    self.state.forget_vm(&uuid);
-                }
-                Ok(())
-            }
+            Action::ConfigureGuest { vm, setup } => self.configure_guest(self.vm(vm)?, setup),
+            Action::Provision { vm, .. } => self.provision(self.vm(vm)?, emit),
+            Action::DeleteVm { vm, vbox_name } => self.delete_vm(vm, vbox_name),
         }
+    }
+}
+
+/// One executing function per kind of action.
+impl LabRunner<'_> {
+    fn configure_dhcp(
+        &self,
+        network: &str,
+        create: bool,
+        dhcp: &Dhcp,
+        netmask: Ipv4Addr,
+        fixed: &[(MacAddress, Ipv4Addr)],
+    ) -> Result<(), String> {
+        let kind = &self
+            .lab
+            .network(network)
+            .ok_or_else(|| format!("unknown network `{network}`"))?
+            .kind;
+        let target = match kind {
+            NetworkKind::HostOnly { .. } => DhcpTarget::Interface(self.interface(network)?),
+            NetworkKind::NatNetwork { vbox_name, .. } => DhcpTarget::Network(vbox_name.clone()),
+            _ => return Err(format!("network `{network}` has no DHCP server")),
+        };
+        self.vbox
+            .configure_dhcp(&target, create, dhcp, netmask, fixed)
+            .map_err(vbox)?;
+        // Recorded once VirtualBox has them: a run killed before leaves them to add.
+        let mut made = if create {
+            BTreeMap::new()
+        } else {
+            self.dhcp_reservations.get(network).unwrap_or_default()
+        };
+        made.extend(
+            fixed
+                .iter()
+                .map(|(mac, ip)| (mac.to_string(), ip.to_string())),
+        );
+        self.dhcp_reservations
+            .set(network, Some(made))
+            .map_err(|error| format!("cannot write the state folder: {error}"))
+    }
+
+    fn create_nat_network(
+        &self,
+        name: &str,
+        cidr: Ipv4Net,
+        dhcp: bool,
+        forwards: &[String],
+    ) -> Result<(), String> {
+        // Marked before it exists: a run killed between the two calls leaves a mark without a
+        // network (destroy clears it), never a network nobody owns.
+        self.tag_network("natnetwork", name)?;
+        self.vbox
+            .create_nat_network(name, &cidr.to_string(), dhcp, forwards)
+            .map_err(vbox)
+    }
+
+    fn import_appliance(&self, image: &str, master: &str, path: &Path) -> Result<(), String> {
+        self.clear_orphan_folder(master)?;
+        let uuid = self
+            .vbox
+            .import(
+                &path.display().to_string(),
+                master,
+                &self.basefolder.display().to_string(),
+                &self.group(),
+            )
+            .map_err(vbox)?;
+        self.vbox
+            .set_extradata(
+                &uuid,
+                VM_OWNER_KEY,
+                &format!("{}:master:{image}", self.lab.name),
+            )
+            .map_err(vbox)
+    }
+
+    fn clone_vm(
+        &self,
+        vm: &str,
+        vbox_name: &str,
+        master: &str,
+        snapshot: &str,
+    ) -> Result<(), String> {
+        self.clear_orphan_folder(vbox_name)?;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let basefolder = self.basefolder.display().to_string();
+        let group = self.group();
+        self.vbox
+            .clone_vm(&CloneRequest {
+                source: master,
+                snapshot: Some(snapshot),
+                name: vbox_name,
+                uuid: Some(&uuid),
+                basefolder: Some(&basefolder),
+                group: Some(&group),
+            })
+            .map_err(vbox)?;
+        if let Ok(mut context) = self.guests.context.lock() {
+            context.uuids.insert(vm.to_string(), uuid.clone());
+            context.nat_rules.retain(|(name, _), _| name != vm);
+        }
+        self.vbox
+            .set_extradata(&uuid, VM_OWNER_KEY, &format!("{}:{vm}", self.lab.name))
+            .map_err(vbox)
+    }
+
+    fn configure_vm(&self, vm: &Vm, settings: &VmSettings) -> Result<(), String> {
+        let config = self.vm_config(vm, settings)?;
+        let handle = self.guests.handle(vm);
+        if !self
+            .vbox
+            .wait_unlocked(&handle, Duration::from_secs(30))
+            .map_err(vbox)?
+        {
+            return Err(format!(
+                "`{}` is still locked by a session after 30 s",
+                vm.vbox_name
+            ));
+        }
+        self.vbox.configure(&handle, &config).map_err(vbox)?;
+        self.record_settings(vm, settings);
+        Ok(())
+    }
+
+    /// The VirtualBox name or UUID of a lab VM, or of a VM no longer in the lab.
+    fn handle_of(&self, vm: &str, vbox_name: &str) -> String {
+        self.lab
+            .vm(vm)
+            .map_or_else(|| vbox_name.to_string(), |vm| self.guests.handle(vm))
+    }
+
+    fn power_off_vm(&self, vm: &str, vbox_name: &str) -> Result<(), String> {
+        let handle = self.handle_of(vm, vbox_name);
+        self.vbox.power_off(&handle).map_err(vbox)?;
+        if !self
+            .vbox
+            .wait_unlocked(&handle, Duration::from_secs(30))
+            .map_err(vbox)?
+        {
+            return Err(format!(
+                "`{vbox_name}` did not release its session within 30 s of powering off"
+            ));
+        }
+        Ok(())
+    }
+
+    fn delete_vm(&self, vm: &str, vbox_name: &str) -> Result<(), String> {
+        let handle = self.handle_of(vm, vbox_name);
+        if !self
+            .vbox
+            .wait_unlocked(&handle, Duration::from_secs(30))
+            .map_err(vbox)?
+        {
+            return Err(format!(
+                "`{vbox_name}` is still locked by a session after 30 s"
+            ));
+        }
+        self.vbox.delete(&handle).map_err(vbox)?;
+        if let Some(uuid) = self.lab.vm(vm).map(|vm| self.guests.handle(vm)) {
+            self.state.forget_vm(&uuid);
+        }
+        Ok(())
     }
 }
 
