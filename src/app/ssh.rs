@@ -50,13 +50,14 @@ impl Drop for Scratch {
 
 fn private_file(dir: &std::path::Path, name: &str, content: &str) -> Result<PathBuf, Error> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // Readable by the user alone (on Windows the state folder's inherited ACL is the user's).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
         .open(&path)
         .and_then(|mut file| file.write_all(content.as_bytes()))
         .map_err(|source| Error::File {
@@ -66,6 +67,13 @@ fn private_file(dir: &std::path::Path, name: &str, content: &str) -> Result<Path
         })?;
     Ok(path)
 }
+
+/// The null device, for OpenSSH options that take a file (Windows' OpenSSH reads `NUL`).
+#[cfg(windows)]
+const NULL_DEVICE: &str = "NUL";
+/// The null device, for OpenSSH options that take a file.
+#[cfg(not(windows))]
+const NULL_DEVICE: &str = "/dev/null";
 
 /// OpenSSH's host-key algorithms for a key type (RSA keys sign with SHA-2 today).
 fn host_key_algorithms(key_type: &str) -> String {
@@ -145,7 +153,8 @@ pub(crate) fn ssh(ui: &Ui, args: &SshArgs) -> Result<u8, Error> {
     command
         .arg("-o")
         .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args(["-o", "GlobalKnownHostsFile=/dev/null"])
+        .arg("-o")
+        .arg(format!("GlobalKnownHostsFile={NULL_DEVICE}"))
         .args(["-o", "StrictHostKeyChecking=yes"])
         .args(["-o", "UpdateHostKeys=no"])
         .arg("-o")

@@ -604,6 +604,25 @@ fn setup_line(line: &str) -> Option<(u8, Ipv4Addr)> {
     Some((slot, address))
 }
 
+/// The mode a local file is uploaded with: its own on Unix; on Windows, which has no mode bits,
+/// 0644 (0444 when read-only).
+#[cfg(unix)]
+fn file_mode(metadata: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    metadata.permissions().mode() & 0o7777
+}
+
+/// The mode a local file is uploaded with: its own on Unix; on Windows, which has no mode bits,
+/// 0644 (0444 when read-only).
+#[cfg(not(unix))]
+fn file_mode(metadata: &std::fs::Metadata) -> u32 {
+    if metadata.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    }
+}
+
 /// Reads local files from disk.
 pub struct DiskFiles;
 
@@ -617,7 +636,6 @@ impl LocalFiles for DiskFiles {
     }
 
     fn walk(&self, root: &Path) -> std::io::Result<Vec<(String, u32, Vec<u8>)>> {
-        use std::os::unix::fs::PermissionsExt;
         let mut found = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -631,7 +649,7 @@ impl LocalFiles for DiskFiles {
                         .unwrap_or(&path)
                         .to_string_lossy()
                         .into_owned();
-                    let mode = std::fs::metadata(&path)?.permissions().mode() & 0o7777;
+                    let mode = file_mode(&std::fs::metadata(&path)?);
                     found.push((relative, mode, std::fs::read(&path)?));
                 }
             }

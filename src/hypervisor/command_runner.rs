@@ -269,6 +269,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_real_process_is_run_with_its_output_and_a_timeout() {
         let dir = tempfile::tempdir().unwrap();
