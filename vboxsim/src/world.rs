@@ -65,7 +65,7 @@ impl World {
         self.dir.exists() || self.netns_path().exists()
     }
 
-    pub fn create(&self, replace: bool) -> Result<(), String> {
+    pub fn create(&self, replace: bool, host: crate::model::host::Host) -> Result<(), String> {
         require_root()?;
         if self.exists() {
             if !replace {
@@ -93,8 +93,9 @@ impl World {
         let lock = store.lock()?;
         let mut state = store.read()?;
         state.machine_folder = Some(machines.display().to_string());
+        state.host = host;
         store.write(&state, &lock)?;
-        let meta = serde_json::json!({ "name": self.name, "netns": self.netns(), "created_ns": crate::model::ids::now_ns() });
+        let meta = serde_json::json!({ "name": self.name, "netns": self.netns(), "host": host.name(), "created_ns": crate::model::ids::now_ns() });
         std::fs::write(self.dir.join("world.json"), meta.to_string()).map_err(|e| e.to_string())
     }
 
@@ -235,17 +236,32 @@ pub fn main(args: &[String]) -> i32 {
         Some("create") => {
             let mut name = None;
             let mut replace = false;
-            for a in &args[1..] {
+            let mut host = crate::model::host::Host::Linux;
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
                 match a.as_str() {
                     "--replace" => replace = true,
+                    "--host" => {
+                        let value = rest.next().map(String::as_str).unwrap_or("");
+                        let Some(parsed) = crate::model::host::Host::parse(value) else {
+                            return fail(format!(
+                                "--host must be one of {}, not '{value}'",
+                                crate::model::host::Host::NAMES
+                            ));
+                        };
+                        host = parsed;
+                    }
                     n if name.is_none() && !n.starts_with('-') => name = Some(n.to_string()),
                     other => return fail(format!("unexpected argument '{other}'")),
                 }
             }
             let Some(name) = name else {
-                return fail("usage: vboxsim world create NAME [--replace]".into());
+                return fail(
+                    "usage: vboxsim world create NAME [--replace] [--host linux|macos|windows]"
+                        .into(),
+                );
             };
-            match World::named(&name).and_then(|w| w.create(replace)) {
+            match World::named(&name).and_then(|w| w.create(replace, host)) {
                 Ok(()) => 0,
                 Err(e) => fail(e),
             }

@@ -75,6 +75,11 @@ fn create(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
     }
     let failing = ctx.update(|state| {
+        // VirtualBox 7 on macOS has no host-only interfaces: creating one fails as on a host
+        // without the vboxnetadp driver (reference §9.2).
+        if state.host().has_vmnet(&ctx.emu) {
+            return Ok(true);
+        }
         if state.faults.hostonly_create_fail > 0 {
             state.faults.hostonly_create_fail -= 1;
             return Ok(true);
@@ -100,10 +105,11 @@ fn create(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     }
     ctx.latency.sleep(latency::NETWORK_CHANGE);
     let name = ctx.update(|state| {
+        let host = state.host();
         let n = (0..)
-            .find(|n| state.hostonly(&format!("vboxnet{n}")).is_none())
+            .find(|n| state.hostonly(&host.host_only_name(*n)).is_none())
             .unwrap_or(0);
-        let name = format!("vboxnet{n}");
+        let name = host.host_only_name(n);
         state.hostonlyifs.push(HostOnlyIf {
             name: name.clone(),
             guid: format!("786f6276-656e-4{n:x}74-8000-0a00270000{n:02x}"),
@@ -222,7 +228,9 @@ fn ipconfig(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 ipconfig_context,
             ));
         }
-        if ctx.emu.restricts_hostonly_ranges() && !allowed(parsed.unwrap_or(Ipv4Addr::UNSPECIFIED))
+        if ctx.emu.restricts_hostonly_ranges()
+            && ctx.read()?.host().restricts_host_only_ranges()
+            && !allowed(parsed.unwrap_or(Ipv4Addr::UNSPECIFIED))
         {
             return Err(VBoxError::Bare {
                 code: vbox_error::E_ACCESSDENIED,

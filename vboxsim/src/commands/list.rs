@@ -52,6 +52,9 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         "groups" => groups(&state),
         "ostypes" => ostypes(),
         "intnets" => intnets(&state),
+        "hostinfo" => hostinfo(&state),
+        // Built only with the vmnet backend (VirtualBox 7 on macOS).
+        "hostonlynets" if state.host().has_vmnet(&ctx.emu) => hostonlynets(&state),
         "bridgedifs" | "hostdvds" | "hostfloppies" | "usbhost" | "usbfilters" | "extpacks"
         | "hdds" | "dvds" | "floppies" | "webcams" | "cloudproviders" | "cloudprofiles"
         | "cloudnets" => String::new(),
@@ -64,6 +67,41 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     };
     print!("{text}");
     Ok(())
+}
+
+/// `list hostinfo` (VBoxManageList.cpp, `listHostInfo`): the lines a client reads; processor
+/// details are this machine's count only.
+fn hostinfo(state: &State) -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let now = crate::model::ids::iso_ms(crate::model::ids::now_ns());
+    format!(
+        "Host Information:\n\nHost time: {now}\nProcessor online count: {cpus}\nProcessor count: {cpus}\n\
+         Operating system: {}\nOperating system version: {}\n",
+        state.host().os_name(),
+        match state.host() {
+            crate::model::host::Host::Linux => "6.1.0",
+            crate::model::host::Host::Macos => "23.6.0",
+            crate::model::host::Host::Windows => "10.0.19045",
+        }
+    )
+}
+
+/// `list hostonlynets` (reference §3.3): note the blank line between `GUID:` and `State:`.
+fn hostonlynets(state: &State) -> String {
+    let mut out = String::new();
+    for n in &state.hostonlynets {
+        out.push_str(&format!("Name:            {}\n", n.name));
+        out.push_str(&format!("GUID:            {}\n\n", n.id));
+        out.push_str(&format!(
+            "State:           {}\n",
+            if n.enabled { "Enabled" } else { "Disabled" }
+        ));
+        out.push_str(&format!("NetworkMask:     {}\n", n.netmask));
+        out.push_str(&format!("LowerIP:         {}\n", n.lower));
+        out.push_str(&format!("UpperIP:         {}\n", n.upper));
+        out.push_str(&format!("VBoxNetworkName: {}\n\n", n.network_name()));
+    }
+    out
 }
 
 fn vms(state: &State, sorted: bool, running: bool) -> String {

@@ -6,6 +6,7 @@ pub mod dhcpserver;
 pub mod extradata;
 pub mod guestproperty;
 pub mod hostonlyif;
+pub mod hostonlynet;
 pub mod import;
 pub mod list;
 pub mod modifyvm;

@@ -150,6 +150,13 @@ const TABLE: &[(&str, &str, &str, Arg, bool)] = &[
         Arg::Str,
         true,
     ),
+    (
+        "--host-only-net",
+        "--hostonlynet",
+        "hostonlynet",
+        Arg::Str,
+        true,
+    ),
     ("--intnet", "", "intnet", Arg::Str, true),
     (
         "--nat-network",
@@ -462,9 +469,12 @@ fn apply(
             }
         }
         "nic" => {
-            let att = Attachment::parse(v, case_insensitive).ok_or_else(|| {
-                VBoxError::failure(format!("Invalid type '{v}' specfied for NIC {}", slot + 1))
-            })?;
+            let att = Attachment::parse(v, case_insensitive)
+                // `hostonlynet` exists only with the vmnet backend (VirtualBox 7 on macOS).
+                .filter(|att| *att != Attachment::HostonlyNet || state.host().has_vmnet(&ctx.emu))
+                .ok_or_else(|| {
+                    VBoxError::failure(format!("Invalid type '{v}' specfied for NIC {}", slot + 1))
+                })?;
             m.hw.nics[slot].attachment = att;
         }
         "nictype" => {
@@ -509,6 +519,7 @@ fn apply(
             }
             m.hw.nics[slot].hostonly_adapter = value;
         }
+        "hostonlynet" => m.hw.nics[slot].hostonly_network = v.to_string(),
         "intnet" => m.hw.nics[slot].intnet = v.to_string(),
         "natnetwork" => m.hw.nics[slot].nat_network = v.to_string(),
         "bridge" => {

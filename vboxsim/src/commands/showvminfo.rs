@@ -362,6 +362,9 @@ fn nic_block(l: &mut Vec<String>, n: usize, nic: &Nic) {
     match nic.attachment {
         Attachment::Nat => l.push(format!("natnet{n}={}", q(&nic.natnet))),
         Attachment::Hostonly => l.push(format!("hostonlyadapter{n}={}", q(&nic.hostonly_adapter))),
+        Attachment::HostonlyNet => {
+            l.push(format!("hostonly-network{n}={}", q(&nic.hostonly_network)))
+        }
         Attachment::Natnetwork => l.push(format!("nat-network{n}={}", q(&nic.nat_network))),
         Attachment::Intnet => l.push(format!("intnet{n}={}", q(&nic.intnet))),
         Attachment::Bridged => l.push(format!("bridgeadapter{n}={}", q(&nic.bridge_adapter))),
@@ -475,6 +478,7 @@ pub fn human(m: &Machine) -> String {
             let attach = match nic.attachment {
                 Attachment::Nat => "NAT".to_string(),
                 Attachment::Hostonly => format!("Host-only Interface '{}'", nic.hostonly_adapter),
+                Attachment::HostonlyNet => format!("Host-only Network '{}'", nic.hostonly_network),
                 Attachment::Natnetwork => format!("NAT Network '{}'", nic.nat_network),
                 Attachment::Intnet => format!("Internal Network '{}'", nic.intnet),
                 Attachment::Bridged => format!("Bridged Interface '{}'", nic.bridge_adapter),

@@ -256,6 +256,9 @@ fn start_network_services(
             lease::Segment::NatNetwork(name) => {
                 crate::net::nat_network_service::start(store, state, name)
             }
+            lease::Segment::HostOnlyNet(name) => {
+                crate::net::dhcp_service::ensure_vmnet_running(store, state, name)
+            }
             _ => Ok(()),
         };
     }
@@ -286,6 +289,9 @@ fn check_networks(state: &crate::model::state::State, idx: usize) -> Option<VBox
             }
             Attachment::Natnetwork if state.natnet(&nic.nat_network).is_none() => {
                 Some(format!("NatNetwork{}", nic.nat_network))
+            }
+            Attachment::HostonlyNet if state.hostonlynet(&nic.hostonly_network).is_none() => {
+                Some(format!("hostonly-{}", nic.hostonly_network))
             }
             _ => None,
         };

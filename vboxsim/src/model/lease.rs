@@ -13,6 +13,8 @@ use crate::model::state::State;
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Segment {
     HostOnly(String),
+    /// A host-only network (VirtualBox 7 on macOS): no reservations.
+    HostOnlyNet(String),
     NatNetwork(String),
     Intnet(String),
     /// Plain NAT: a private link to this NIC's own NAT engine.
@@ -71,6 +73,11 @@ pub fn plan(state: &State, idx: usize) -> Vec<NicLease> {
                     gw,
                 )
             }
+            Attachment::HostonlyNet => (
+                Segment::HostOnlyNet(nic.hostonly_network.clone()),
+                None,
+                None,
+            ),
             Attachment::Intnet => (
                 Segment::Intnet(nic.intnet.clone()),
                 Some(nic.intnet.clone()),

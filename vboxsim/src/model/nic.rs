@@ -11,6 +11,8 @@ pub enum Attachment {
     Bridged,
     Intnet,
     Hostonly,
+    /// A host-only network (VirtualBox 7 on macOS).
+    HostonlyNet,
     Natnetwork,
     Generic,
 }
@@ -30,6 +32,7 @@ impl Attachment {
             "bridged" => Attachment::Bridged,
             "intnet" => Attachment::Intnet,
             "hostonly" => Attachment::Hostonly,
+            "hostonlynet" => Attachment::HostonlyNet,
             "natnetwork" => Attachment::Natnetwork,
             "generic" => Attachment::Generic,
             _ => return None,
@@ -44,6 +47,7 @@ impl Attachment {
             Attachment::Bridged => "bridged",
             Attachment::Intnet => "intnet",
             Attachment::Hostonly => "hostonly",
+            Attachment::HostonlyNet => "hostonlynetwork",
             Attachment::Natnetwork => "natnetwork",
             Attachment::Generic => "generic",
         }
@@ -102,6 +106,9 @@ pub struct Nic {
     pub cable: bool,
     pub nictype: String,
     pub hostonly_adapter: String,
+    /// The host-only network (`--host-only-net<N>`, VirtualBox 7 on macOS).
+    #[serde(default)]
+    pub hostonly_network: String,
     pub intnet: String,
     pub nat_network: String,
     pub bridge_adapter: String,
@@ -118,6 +125,7 @@ impl Nic {
             cable: true,
             nictype: "82540EM".into(),
             hostonly_adapter: String::new(),
+            hostonly_network: String::new(),
             intnet: String::new(),
             nat_network: String::new(),
             bridge_adapter: String::new(),

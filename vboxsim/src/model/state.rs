@@ -43,9 +43,28 @@ pub struct State {
     pub faults: Faults,
     /// Dynamic DHCP leases: network name → (MAC → IP).
     pub leases: BTreeMap<String, BTreeMap<String, String>>,
+    /// The host this VirtualBox runs on (`vboxsim world create --host`).
+    #[serde(default)]
+    pub host: crate::model::host::Host,
+    /// Host-only networks (VirtualBox 7 on macOS).
+    #[serde(default)]
+    pub hostonlynets: Vec<crate::model::network::HostOnlyNet>,
 }
 
 impl State {
+    /// The host: `VBOXSIM_HOST` when set (hollow VirtualBoxes outside a world), else the
+    /// world's.
+    pub fn host(&self) -> crate::model::host::Host {
+        std::env::var("VBOXSIM_HOST")
+            .ok()
+            .and_then(|name| crate::model::host::Host::parse(&name))
+            .unwrap_or(self.host)
+    }
+
+    pub fn hostonlynet(&self, name: &str) -> Option<usize> {
+        self.hostonlynets.iter().position(|n| n.name == name)
+    }
+
     /// Finds a machine by UUID first, then by name (first match wins, as in VirtualBox).
     pub fn find(&self, key: &str) -> Option<usize> {
         if let Some(uuid) = parse_uuid(key)

@@ -37,7 +37,14 @@ pub fn lease_path(store: &Store, network: &str) -> PathBuf {
 /// The bridge a DHCP server's network is, if the network exists.
 fn bridge_of(state: &State, network: &str) -> Option<String> {
     if let Some(interface) = network.strip_prefix("HostInterfaceNetworking-") {
-        return state.hostonly(interface).map(|_| interface.to_string());
+        return state
+            .hostonly(interface)
+            .map(|_| host_net::hostonly_bridge(interface));
+    }
+    if let Some(name) = network.strip_prefix("hostonly-")
+        && state.hostonlynet(name).is_some()
+    {
+        return Some(host_net::hostonlynet_bridge(name));
     }
     state
         .natnet(network)
@@ -157,6 +164,34 @@ pub fn ensure_running(store: &Store, state: &mut State, network: &str) -> Result
     }
     let process = start(store, state, &server)?;
     state.dhcpservers[i].process = Some(process);
+    Ok(())
+}
+
+/// Starts vmnet's DHCP server of a host-only network (VirtualBox 7 on macOS) if it does not
+/// run: the network's lower–upper range, no reservations, no router.
+pub fn ensure_vmnet_running(store: &Store, state: &mut State, name: &str) -> Result<(), String> {
+    let Some(i) = state.hostonlynet(name) else {
+        return Ok(());
+    };
+    let net = state.hostonlynets[i].clone();
+    if !net.enabled || net.process.is_some_and(|p| p.alive()) {
+        return Ok(());
+    }
+    let host = host_net::hostonlynet_host(&net)
+        .and_then(|cidr| cidr.split('/').next().map(str::to_string))
+        .unwrap_or_default();
+    let server = DhcpServer {
+        network: net.network_name(),
+        ip: host,
+        mask: net.netmask.clone(),
+        lower: net.lower.clone(),
+        upper: net.upper.clone(),
+        enabled: true,
+        fixed: Vec::new(),
+        process: None,
+    };
+    let process = start(store, state, &server)?;
+    state.hostonlynets[i].process = Some(process);
     Ok(())
 }
 

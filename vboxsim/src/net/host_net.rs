@@ -36,6 +36,37 @@ pub fn natnet_bridge(name: &str) -> String {
     format!("vbn{:08x}", fnv(name))
 }
 
+pub fn hostonlynet_bridge(name: &str) -> String {
+    format!("vmn{:08x}", fnv(name))
+}
+
+/// The bridge of a host-only interface: its own name where that is a valid Linux interface
+/// name (`vboxnet0`), else one made from it (Windows' `VirtualBox Host-Only Ethernet Adapter #2`).
+pub fn hostonly_bridge(name: &str) -> String {
+    let valid = !name.is_empty()
+        && name.len() <= 15
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if valid {
+        name.to_string()
+    } else {
+        format!("vbh{:08x}", fnv(name))
+    }
+}
+
+/// The host's address on a host-only network: the network's first address (`.1`).
+pub fn hostonlynet_host(net: &crate::model::network::HostOnlyNet) -> Option<String> {
+    let mask: Ipv4Addr = net.netmask.parse().ok()?;
+    let lower: Ipv4Addr = net.lower.parse().ok()?;
+    let base = u32::from(lower) & u32::from(mask);
+    Some(format!(
+        "{}/{}",
+        Ipv4Addr::from(base + 1),
+        u32::from(mask).count_ones()
+    ))
+}
+
 pub fn intnet_bridge(name: &str) -> String {
     format!("vbi{:08x}", fnv(name))
 }
@@ -131,8 +162,14 @@ pub fn sync(store: &Store) -> Result<(), String> {
     let mut wanted = Vec::new();
     for h in &state.hostonlyifs {
         let addr = (!h.ip.is_empty()).then(|| format!("{}/{}", h.ip, prefix(&h.mask)));
-        ensure_bridge(&h.name, addr)?;
-        wanted.push(h.name.clone());
+        let bridge = hostonly_bridge(&h.name);
+        ensure_bridge(&bridge, addr)?;
+        wanted.push(bridge);
+    }
+    for n in &state.hostonlynets {
+        let bridge = hostonlynet_bridge(&n.name);
+        ensure_bridge(&bridge, hostonlynet_host(n))?;
+        wanted.push(bridge);
     }
     for n in &state.natnets {
         let br = natnet_bridge(&n.name);
@@ -154,8 +191,9 @@ pub fn sync(store: &Store) -> Result<(), String> {
         wanted.push(br);
     }
     for name in bridges() {
-        let ours =
-            name.starts_with("vboxnet") || name.starts_with("vbn") || name.starts_with("vbi");
+        let ours = ["vboxnet", "vbn", "vbi", "vbh", "vmn"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
         if ours && !wanted.contains(&name) {
             let _ = ip(&["link", "del", &name]);
         }

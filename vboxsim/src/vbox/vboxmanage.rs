@@ -71,6 +71,14 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
         "modifyvm" => commands::modifyvm::run(&ctx, &sub),
         "natnetwork" => commands::natnetwork::run(&ctx, &sub),
         "hostonlyif" => commands::hostonlyif::run(&ctx, &sub),
+        // Built only with the vmnet backend (VBOX_WITH_VMNET: VirtualBox 7 on macOS).
+        "hostonlynet"
+            if ctx
+                .read()
+                .is_ok_and(|state| state.host().has_vmnet(&ctx.emu)) =>
+        {
+            commands::hostonlynet::run(&ctx, &sub)
+        }
         "dhcpserver" => commands::dhcpserver::run(&ctx, &sub),
         "startvm" => commands::startvm::run(&ctx, &sub),
         "controlvm" => commands::controlvm::run(&ctx, &sub),

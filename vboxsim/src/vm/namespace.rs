@@ -196,7 +196,8 @@ impl NamespaceGuest {
                 }
                 seg => {
                     let bridge = match seg {
-                        Segment::HostOnly(name) => Some(name.clone()),
+                        Segment::HostOnly(name) => Some(host_net::hostonly_bridge(name)),
+                        Segment::HostOnlyNet(name) => Some(host_net::hostonlynet_bridge(name)),
                         Segment::NatNetwork(name) => Some(host_net::natnet_bridge(name)),
                         Segment::Intnet(name) => Some(host_net::intnet_bridge(name)),
                         _ => None,

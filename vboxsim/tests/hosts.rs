@@ -1,0 +1,156 @@
+//! The hosts students have: VirtualBox 7 on macOS (host-only networks, no host-only
+//! interfaces) and on Windows (adapter names, no allowed-range rule), against Linux.
+
+mod common;
+
+use common::Sim;
+
+fn on(name: &str, host: &str) -> Sim {
+    let mut sim = Sim::new(name);
+    sim.extra_env.push(("VBOXSIM_HOST".into(), host.into()));
+    sim
+}
+
+#[test]
+fn macos_has_host_only_networks_and_no_host_only_interfaces() {
+    let sim = on("host-macos", "macos");
+    let r = sim.vbm(&["hostonlyif", "create"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "0%...\nProgress state: NS_ERROR_FAILURE\n\
+         VBoxManage: error: Failed to create the host-only adapter\n\
+         VBoxManage: error: VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory\n\
+         VBoxManage: error: Details: code NS_ERROR_FAILURE (0x80004005), component HostNetworkInterfaceWrap, interface IHostNetworkInterface, callee nsISupports\n\
+         VBoxManage: error: Context: \"RTEXITCODE handleCreate(HandlerArg *)\" at line 95 of file VBoxManageHostonly.cpp\n"
+    );
+    let r = sim.vbm(&[
+        "hostonlynet",
+        "add",
+        "--name",
+        "labnet",
+        "--netmask",
+        "255.255.255.0",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            2,
+            "VBoxManage: error: The --lower-ip parameter must be specified\n"
+        )
+    );
+    sim.ok(&[
+        "hostonlynet",
+        "add",
+        "--name",
+        "labnet",
+        "--id",
+        "10000000-0000-0000-0000-000000000000",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.61.0",
+        "--upper-ip",
+        "192.168.61.0",
+    ]);
+    assert_eq!(
+        sim.ok(&["list", "hostonlynets"]).stdout,
+        "Name:            labnet\nGUID:            10000000-0000-0000-0000-000000000000\n\n\
+         State:           Enabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.61.0\n\
+         UpperIP:         192.168.61.0\nVBoxNetworkName: hostonly-labnet\n\n",
+        "reference §3.3, blank line after GUID included"
+    );
+    let r = sim.vbm(&["hostonlynet", "modify", "--lower-ip", "192.168.61.10"]);
+    assert_eq!(
+        r.stderr,
+        "VBoxManage: error: Either --name or --id parameter must be specified\n"
+    );
+    sim.ok(&[
+        "hostonlynet",
+        "modify",
+        "--name",
+        "labnet",
+        "--lower-ip",
+        "192.168.61.10",
+        "--upper-ip",
+        "192.168.61.20",
+    ]);
+    let ova = sim.ova("deb", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
+    sim.ok(&[
+        "modifyvm",
+        "vm1",
+        "--nic1",
+        "hostonlynet",
+        "--host-only-net1",
+        "labnet",
+    ]);
+    let info = sim.info("vm1");
+    assert_eq!(info["nic1"], "hostonlynetwork");
+    assert_eq!(info["hostonly-network1"], "labnet");
+    assert!(
+        sim.ok(&["list", "hostinfo"])
+            .stdout
+            .contains("\nOperating system: Darwin\n")
+    );
+    sim.ok(&["hostonlynet", "remove", "--name", "labnet"]);
+    assert_eq!(sim.ok(&["list", "hostonlynets"]).stdout, "");
+}
+
+#[test]
+fn linux_has_no_host_only_networks() {
+    let sim = Sim::new("host-linux");
+    let r = sim.vbm(&["hostonlynet", "add", "--name", "x"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (2, "VBoxManage: error: Invalid command 'hostonlynet'\n")
+    );
+    let ova = sim.ova("deb", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "vm1"]);
+    let r = sim.vbm(&["modifyvm", "vm1", "--nic1", "hostonlynet"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("Invalid type 'hostonlynet'"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        sim.ok(&["list", "hostinfo"])
+            .stdout
+            .contains("\nOperating system: Linux\n")
+    );
+}
+
+#[test]
+fn windows_names_host_only_adapters_its_way_and_allows_any_range() {
+    let sim = on("host-windows", "windows");
+    assert_eq!(
+        sim.ok(&["hostonlyif", "create"]).stdout,
+        "Interface 'VirtualBox Host-Only Ethernet Adapter' was successfully created\n"
+    );
+    assert_eq!(
+        sim.ok(&["hostonlyif", "create"]).stdout,
+        "Interface 'VirtualBox Host-Only Ethernet Adapter #2' was successfully created\n"
+    );
+    // No /etc/vbox/networks.conf rule on Windows (reference §9.4).
+    sim.ok(&[
+        "hostonlyif",
+        "ipconfig",
+        "VirtualBox Host-Only Ethernet Adapter #2",
+        "--ip",
+        "10.77.0.1",
+    ]);
+    let listed = sim.ok(&["list", "hostonlyifs"]).stdout;
+    assert!(
+        listed.contains(
+            "Name:            VirtualBox Host-Only Ethernet Adapter #2\n"
+        ) && listed.contains(
+            "VBoxNetworkName: HostInterfaceNetworking-VirtualBox Host-Only Ethernet Adapter #2\n"
+        ),
+        "{listed}"
+    );
+    let linux = Sim::new("host-windows-linux");
+    linux.ok(&["hostonlyif", "create"]);
+    let r = linux.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "10.77.0.1"]);
+    assert_eq!(r.code, 1, "Linux keeps the 6.1.28+ rule");
+}
