@@ -127,8 +127,16 @@ impl LabRunner<'_> {
             HostOnlyFlavor::Networks => {
                 let name = format!("labctl-{}-{network}", self.lab.name);
                 self.tag_network("hostonlynet", &name)?;
+                // vmnet's DHCP hands out the lower–upper range: the lab's DHCP range, or (no
+                // DHCP) the network address alone, as Vagrant does for static setups.
+                let (lower, upper) = match self.lab.network(network).map(|n| &n.kind) {
+                    Some(NetworkKind::HostOnly {
+                        dhcp: Some(dhcp), ..
+                    }) => (dhcp.lower, dhcp.upper),
+                    _ => (cidr.network(), cidr.network()),
+                };
                 self.vbox
-                    .create_host_only_network(&name, cidr.netmask(), cidr.network(), cidr.network())
+                    .create_host_only_network(&name, cidr.netmask(), lower, upper)
                     .map_err(vbox)?;
                 name
             }

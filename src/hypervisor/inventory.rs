@@ -250,6 +250,9 @@ pub struct Inventory {
     pub dhcp_servers: Vec<ObservedDhcp>,
     /// Networks labctl created, as (kind, name, lab) from global extradata.
     pub owned_networks: Vec<(String, String, String)>,
+    /// VirtualBox has host-only networks (VirtualBox 7 on macOS), whose DHCP is a range
+    /// without reservations, instead of host-only interfaces with VirtualBox DHCP servers.
+    pub host_only_networks: bool,
 }
 
 impl Inventory {

@@ -68,6 +68,40 @@ pub fn parse_host_only(text: &str) -> Vec<ObservedHostOnly> {
         .collect()
 }
 
+/// `list hostonlynets` (VirtualBox 7 on macOS; reference §3.3): each network as the host sees
+/// it, with the host's address (the network's first) where the interface's would be, so that
+/// host-only networks and interfaces are found alike.
+pub fn parse_host_only_networks(text: &str) -> Vec<ObservedHostOnly> {
+    records(text, &["Name"])
+        .into_iter()
+        .filter_map(|record| {
+            let name = field(&record, "Name")?.to_string();
+            let netmask = address(field(&record, "NetworkMask"));
+            let lower = address(field(&record, "LowerIP"));
+            let host = match (lower, netmask) {
+                (Some(lower), Some(mask)) => {
+                    Some(Ipv4Addr::from((u32::from(lower) & u32::from(mask)) + 1))
+                }
+                _ => None,
+            };
+            Some(ObservedHostOnly {
+                network_name: field(&record, "VBoxNetworkName")
+                    .map_or_else(|| format!("hostonly-{name}"), str::to_string),
+                ip: host,
+                netmask,
+                name,
+            })
+        })
+        .collect()
+}
+
+/// `list hostinfo`: the host's operating system (`Operating system: Darwin`).
+pub fn parse_host_os(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix("Operating system:"))
+        .map(|os| os.trim().to_string())
+}
+
 /// `list natnets` (6.1: `NetworkName:`/`DHCP Enabled:`; 7.x: `Name:`/`DHCP Server:`).
 pub fn parse_nat_networks(text: &str) -> Vec<ObservedNatNetwork> {
     records(text, &["Name", "NetworkName"])
@@ -172,6 +206,23 @@ pub fn parse_version(text: &str) -> Option<Version> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_only_networks_are_read_with_the_hosts_address() {
+        let text = "Name:            vagrantnet-vbox1\nGUID:            10000000-0000-0000-0000-000000000000\n\nState:           Enabled\nNetworkMask:     255.255.255.0\nLowerIP:         192.168.61.100\nUpperIP:         192.168.61.199\nVBoxNetworkName: hostonly-vagrantnet-vbox1\n\n";
+        let found = parse_host_only_networks(text);
+        assert_eq!(
+            found.len(),
+            1,
+            "the blank line after GUID does not split the record"
+        );
+        assert_eq!(found[0].name, "vagrantnet-vbox1");
+        assert_eq!(found[0].ip, Some(Ipv4Addr::new(192, 168, 61, 1)));
+        assert_eq!(
+            parse_host_os("Host Information:\n\nOperating system: Darwin\n").as_deref(),
+            Some("Darwin")
+        );
+    }
 
     #[test]
     fn a_lease_is_read_unless_expired() {

@@ -121,8 +121,17 @@ impl VBoxManage {
                 format!("unrecognised version output: {}", output.stdout.trim()),
             )
         })?;
-        let flavor = if cfg!(target_os = "macos") && version.major >= 7 {
-            HostOnlyFlavor::Networks
+        // VirtualBox 7 on macOS has host-only networks (vmnet), not interfaces: ask VirtualBox
+        // which host it runs on rather than assume it is this program's.
+        let flavor = if version.major >= 7 {
+            let info = runner.run_once(
+                &["list".to_string(), "hostinfo".to_string()],
+                DEFAULT_TIMEOUT,
+            )?;
+            match listings::parse_host_os(&info.stdout).as_deref() {
+                Some("Darwin") => HostOnlyFlavor::Networks,
+                _ => HostOnlyFlavor::Interfaces,
+            }
         } else {
             HostOnlyFlavor::Interfaces
         };
@@ -199,7 +208,9 @@ impl VBoxManage {
                 HostOnlyFlavor::Interfaces => self
                     .run(&["list", "hostonlyifs"])
                     .map(|o| listings::parse_host_only(&o.stdout)),
-                HostOnlyFlavor::Networks => Ok(Vec::new()),
+                HostOnlyFlavor::Networks => self
+                    .run(&["list", "hostonlynets"])
+                    .map(|o| listings::parse_host_only_networks(&o.stdout)),
             });
             let nat = s.spawn(|| {
                 // 7.x prints port forwards only in the long form (6.1 always).
@@ -233,6 +244,7 @@ impl VBoxManage {
             .collect();
         Ok(Inventory {
             version: Some(self.version),
+            host_only_networks: self.flavor == HostOnlyFlavor::Networks,
             vms: vms?,
             host_only: host_only?,
             nat_networks: nat_networks?,

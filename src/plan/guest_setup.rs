@@ -71,7 +71,9 @@ pub const UNSUPPORTED_SYSTEM: i32 = 22;
 
 impl GuestSetup {
     /// The setup of `vm` with the MACs its adapters get (`nics` from its VM settings).
-    pub fn for_vm(lab: &Lab, vm: &Vm, nics: &[NicSetting]) -> Self {
+    /// `reservations`: host-only networks' DHCP servers reserve fixed addresses (not so on
+    /// VirtualBox 7 for macOS, where the address is set in the guest).
+    pub fn for_vm(lab: &Lab, vm: &Vm, nics: &[NicSetting], reservations: bool) -> Self {
         let mut guest_nics = Vec::new();
         for nic in vm.nics.iter().filter(|nic| nic.slot != 1) {
             let (Some(network), Some(setting)) = (
@@ -86,6 +88,9 @@ impl GuestSetup {
                 _ => NicConfig::LinkOnly,
             };
             let config = match &network.kind {
+                NetworkKind::HostOnly { cidr, .. } if !reservations && nic.ip.is_some() => {
+                    fixed(Some(*cidr))
+                }
                 NetworkKind::HostOnly { dhcp: Some(_), .. }
                 | NetworkKind::NatNetwork { dhcp: Some(_), .. } => {
                     NicConfig::Dhcp { expect: nic.ip }

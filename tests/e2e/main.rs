@@ -6,6 +6,7 @@ mod bringup;
 mod course_labs;
 mod crash;
 mod guest_setup;
+mod hosts;
 mod provisioning;
 mod scenarios;
 mod verification;

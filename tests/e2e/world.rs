@@ -111,6 +111,11 @@ static WORLDS: AtomicU32 = AtomicU32::new(0);
 impl World {
     /// Creates a world with an appliance `base.ova` (user `student`, password [`PASSWORD`]).
     pub fn new(tag: &str) -> Self {
+        Self::on_host(tag, "linux")
+    }
+
+    /// The same, on a simulated host of another kind (`macos`, `windows`).
+    pub fn on_host(tag: &str, host: &str) -> Self {
         require_host();
         let number = WORLDS.fetch_add(1, Ordering::SeqCst);
         let name = format!("e{}-{number}-{tag}", std::process::id());
@@ -133,7 +138,7 @@ impl World {
             "make-ova: {}",
             String::from_utf8_lossy(&made.stderr)
         );
-        let created = world.tool(&["world", "create", &world.name]);
+        let created = world.tool(&["world", "create", &world.name, "--host", host]);
         assert!(
             created.status.success(),
             "world create: {}",

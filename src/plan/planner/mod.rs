@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 use super::mac_scheme::MacScheme;
 use super::plan::{ActionId, Plan};
 use crate::hypervisor::inventory::{Inventory, ObservedVm};
-use crate::lab::model::{Lab, MacAddress, Vm};
+use crate::lab::model::{Lab, MacAddress, NetworkKind, SshRoute, Vm};
 use crate::lab::source::Span;
 
 use super::action::VmSettings;
@@ -72,6 +72,19 @@ pub enum PlanError {
         /// Where the image is.
         span: Span,
     },
+    /// Host-only networks of VirtualBox 7 on macOS hand out no fixed addresses, and a guest
+    /// without Guest Additions does not say which address it got: labctl could never log in.
+    #[error(
+        "on VirtualBox 7 for macOS, host-only networks have no DHCP reservations: labctl cannot log in to `{vm}` over `{network}` before setting its address in the guest; put a plain NAT adapter first (labctl logs in through it, as Vagrant does, and sets the host-only address in the guest)"
+    )]
+    UnreachableOnHostOnlyNetwork {
+        /// The lab VM.
+        vm: String,
+        /// The host-only network of its adapter 1.
+        network: String,
+        /// Where the VM is.
+        span: Span,
+    },
     /// `up VM…` names a VM the lab does not have.
     #[error("the lab has no VM named `{name}`")]
     UnknownTarget {
@@ -84,7 +97,9 @@ impl PlanError {
     /// Where in the lab file the problem is, if it is about the file.
     pub fn span(&self) -> Option<&Span> {
         match self {
-            Self::ForeignVm { span, .. } | Self::MissingImageVm { span, .. } => Some(span),
+            Self::ForeignVm { span, .. }
+            | Self::MissingImageVm { span, .. }
+            | Self::UnreachableOnHostOnlyNetwork { span, .. } => Some(span),
             Self::UnknownTarget { .. } => None,
         }
     }
@@ -123,6 +138,20 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
             return Err(PlanError::ForeignVm {
                 vbox_name: vm.vbox_name.clone(),
                 lab: lab.name.clone(),
+                span: vm.span.clone(),
+            });
+        }
+        if inventory.host_only_networks
+            && let SshRoute::Address { network, .. } | SshRoute::Leased { network, .. } =
+                vm.bootstrap.as_ref().unwrap_or(&vm.ssh)
+            && matches!(
+                lab.network(network).map(|network| &network.kind),
+                Some(NetworkKind::HostOnly { .. })
+            )
+        {
+            return Err(PlanError::UnreachableOnHostOnlyNetwork {
+                vm: vm.name.clone(),
+                network: network.clone(),
                 span: vm.span.clone(),
             });
         }

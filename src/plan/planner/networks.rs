@@ -38,6 +38,8 @@ pub(super) fn host_only_interface(
 pub(super) struct NetworkActions<'a> {
     pub(super) ready: HashMap<&'a str, ActionId>,
     pub(super) dhcp: HashMap<&'a str, ActionId>,
+    /// Host-only networks have DHCP reservations (not so with VirtualBox 7 on macOS).
+    pub(super) host_only_reservations: bool,
 }
 
 pub(super) fn plan_networks<'a>(
@@ -50,6 +52,7 @@ pub(super) fn plan_networks<'a>(
     let mut actions = NetworkActions {
         ready: HashMap::new(),
         dhcp: HashMap::new(),
+        host_only_reservations: !inventory.host_only_networks,
     };
     let used: BTreeSet<&str> = decisions
         .iter()
@@ -137,7 +140,9 @@ pub(super) fn plan_networks<'a>(
                     }
                     Some(_) => {}
                 }
-                if let Some(dhcp) = dhcp {
+                // Host-only networks (VirtualBox 7 on macOS) have vmnet's DHCP, made with the
+                // network from the lab's range, and no DHCP server to configure.
+                if let Some(dhcp) = dhcp.filter(|_| !inventory.host_only_networks) {
                     // Creating a host-only interface makes no DHCP server, so a missing one is
                     // always added (also when a killed run created the interface but not it).
                     let observed =
@@ -146,7 +151,7 @@ pub(super) fn plan_networks<'a>(
                         plan,
                         &mut actions,
                         network.name.as_str(),
-                        *dhcp,
+                        dhcp,
                         cidr.netmask(),
                         observed,
                         true,

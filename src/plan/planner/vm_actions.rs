@@ -140,7 +140,12 @@ pub(super) fn plan_vm<'a>(
         );
         last = Some(wait);
     }
-    let setup = GuestSetup::for_vm(lab, vm, &decision.settings.nics);
+    let setup = GuestSetup::for_vm(
+        lab,
+        vm,
+        &decision.settings.nics,
+        networks.host_only_reservations,
+    );
     let setup_reason = match (decision.observed, intent.guest_setups.get(&vm.name)) {
         (None, _) => Some("new VM"),
         (Some(_), None) => Some("never set up"),
