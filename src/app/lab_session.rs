@@ -12,6 +12,7 @@ use super::Ui;
 use crate::cli::LabArg;
 use crate::error::Error;
 use crate::exec::{GuestAccess, RuntimeContext};
+use crate::hypervisor::inflight::{InflightJournal, journal_dir};
 use crate::hypervisor::inventory::NETWORK_OWNER_PREFIX;
 use crate::hypervisor::locate::{ProcessEnvironment, locate};
 use crate::hypervisor::{Inventory, InventoryScope, ProcessRunner, VBoxManage};
@@ -36,8 +37,17 @@ pub(crate) struct LabSession {
 
 /// Finds VBoxManage and asks its version.
 pub(crate) fn connect_virtualbox() -> Result<(VBoxManage, String), Error> {
+    connect_recording(None)
+}
+
+/// The same, recording the calls in flight in `journal` (commands that hold the lab's lock).
+fn connect_recording(journal: Option<InflightJournal>) -> Result<(VBoxManage, String), Error> {
     let located = locate(&ProcessEnvironment).ok_or(Error::NoVirtualBox)?;
-    let runner = Arc::new(ProcessRunner::new(located.path.clone()));
+    let mut runner = ProcessRunner::new(located.path.clone());
+    if let Some(journal) = journal {
+        runner = runner.with_journal(journal);
+    }
+    let runner = Arc::new(runner);
     let vbox = VBoxManage::connect(runner)?;
     let description = format!("VirtualBox {} ({})", vbox.version(), located.path.display());
     Ok((vbox, description))
@@ -70,7 +80,20 @@ impl LabSession {
             }
             None => None,
         };
-        let (vbox, hypervisor) = connect_virtualbox()?;
+        let journal = lock
+            .as_ref()
+            .map(|_| InflightJournal::new(journal_dir(state.dir())));
+        if let Some(journal) = &journal {
+            // A killed holder's VBoxManage calls go on after it: let them finish first.
+            for command in journal.settle(Duration::from_secs(120)) {
+                if !ui.json {
+                    ui.err(&format!(
+                        "note: waited for `VBoxManage {command}`, left running by the previous holder\n"
+                    ));
+                }
+            }
+        }
+        let (vbox, hypervisor) = connect_recording(journal)?;
         Ok(Self {
             lab,
             state,

@@ -55,6 +55,7 @@ pub struct ProcessRunner {
     total: AtomicUsize,
     writes: AtomicUsize,
     log: Mutex<Vec<String>>,
+    journal: Option<super::inflight::InflightJournal>,
 }
 
 impl ProcessRunner {
@@ -65,7 +66,15 @@ impl ProcessRunner {
             total: AtomicUsize::new(0),
             writes: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            journal: None,
         }
+    }
+
+    /// Records every call in flight in `journal`, for a labctl that takes over after this one
+    /// was killed.
+    pub fn with_journal(mut self, journal: super::inflight::InflightJournal) -> Self {
+        self.journal = Some(journal);
+        self
     }
 
     /// The program run.
@@ -121,6 +130,10 @@ impl CommandRunner for ProcessRunner {
             Ok(child) => child,
             Err(error) => return Err(VBoxError::spawn(argv, &error)),
         };
+        let record = self
+            .journal
+            .as_ref()
+            .and_then(|journal| journal.record(child.id(), args));
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
         let started = Instant::now();
@@ -142,6 +155,7 @@ impl CommandRunner for ProcessRunner {
                 Err(_) => break None,
             }
         };
+        super::inflight::done(record);
         let stdout = stdout
             .and_then(|handle| handle.join().ok())
             .unwrap_or_default();

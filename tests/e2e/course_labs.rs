@@ -1,6 +1,8 @@
 //! The course labs, end to end on the simulated VirtualBox, with the lab and scenario files as
 //! shipped (only the appliance pointed at a simulated one): each lab comes up, verifies with
-//! every check passing, runs each of its scenarios, and is destroyed without a trace.
+//! every check passing, runs each of its scenarios, and is destroyed without a trace. Between
+//! them they cover every emulated VirtualBox release (6.1, 7.0, 7.1) and both appliance
+//! flavours (`course`: no Guest Additions, eth0 only; `box`: Guest Additions).
 
 use std::path::Path;
 
@@ -37,11 +39,11 @@ fn copy_course_files(world: &World) {
     }
 }
 
-/// The course appliance's login, as the lab sheet gives it.
-fn appliance(world: &World) -> String {
+/// The course appliance's login, as the lab sheet gives it, of an appliance flavour.
+fn appliance(world: &World, flavour: &str) -> String {
     let path = world.dir.join("ubuntu-lab.ova");
     let made = std::process::Command::new(crate::world::vboxsim())
-        .args(["make-ova", "--out"])
+        .args(["make-ova", "--flavour", flavour, "--out"])
         .arg(&path)
         .args([
             "--name",
@@ -61,10 +63,13 @@ fn appliance(world: &World) -> String {
     format!("ubuntu={}", path.display())
 }
 
-fn course_lab(tag: &str, lab: &str, scenarios: &[&str]) {
-    let world = World::new(tag);
+fn course_lab(tag: &str, lab: &str, scenarios: &[&str], version: Option<&str>, flavour: &str) {
+    let mut world = World::new(tag);
+    if let Some(version) = version {
+        world = world.emulating(version);
+    }
     copy_course_files(&world);
-    let image = appliance(&world);
+    let image = appliance(&world, flavour);
     let lab_file = format!("labs/{lab}.toml");
     world
         .labctl(&["up", &lab_file, "--image", &image])
@@ -93,21 +98,32 @@ fn course_lab(tag: &str, lab: &str, scenarios: &[&str]) {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// On VirtualBox 6.1, the course appliance.
 #[test]
 fn exam3_comes_up_verifies_adds_a_replica_and_is_destroyed() {
-    course_lab("exam3", "exam3", &["exam3-add-replica"]);
+    course_lab(
+        "exam3",
+        "exam3",
+        &["exam3-add-replica"],
+        Some("6.1.50r161033"),
+        "course",
+    );
 }
 
+/// On VirtualBox 7.1, the course appliance.
 #[test]
 fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destroyed() {
     course_lab(
         "escal",
         "escalamiento",
         &["escalamiento-least-conn", "escalamiento-failover"],
+        Some("7.1.4r165100"),
+        "course",
     );
 }
 
+/// On VirtualBox 7.0, a Vagrant-style box with Guest Additions.
 #[test]
 fn voting_comes_up_counts_every_vote_and_is_destroyed() {
-    course_lab("voting", "voting", &[]);
+    course_lab("voting", "voting", &[], None, "box");
 }

@@ -209,6 +209,56 @@ fn reservations_a_failed_run_never_made_are_made_by_the_next() {
     assert_nothing_left(&world, "destroy");
 }
 
+/// SIGKILL ends labctl, not the VBoxManage it runs: here a `startvm` (slowed by a fault) goes
+/// on after its labctl died. The next `up` must let it finish before planning, or it plans a
+/// second start of a VM that the orphan is starting ("already locked by a session").
+#[test]
+fn a_killed_ups_vboxmanage_calls_finish_before_the_next_up_plans() {
+    let world = World::new("orphan");
+    world.write("lab.toml", &lab("orphan"));
+    world.fault(&["startvm-delay", "3000"]);
+    let child = world.spawn_labctl(&["up", "lab.toml"], &[]);
+    let inflight = world.dir.join(".labctl/orphan/inflight");
+    let started = Instant::now();
+    loop {
+        let starting = std::fs::read_dir(&inflight)
+            .map(|entries| {
+                entries.flatten().any(|entry| {
+                    std::fs::read_to_string(entry.path()).is_ok_and(|text| text.contains("startvm"))
+                })
+            })
+            .unwrap_or(false);
+        if starting {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no startvm was ever in flight"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: SIGKILL to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+    let _ = finish(child);
+    // Every start stays slow, so that without waiting the orphan would claim the VM while the
+    // next up's own start of it is under way.
+    let next = world.labctl(&["up", "lab.toml"]);
+    next.expect(0, "up right after the kill");
+    assert!(
+        next.stderr.contains("note: waited for `VBoxManage startvm"),
+        "{}",
+        next.stderr
+    );
+    world
+        .labctl(&["exec", "lab.toml", "--all", "--", "cat /tmp/me"])
+        .expect(0, "every VM answers");
+    world.fault(&["startvm-delay", "0"]);
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+    assert_nothing_left(&world, "destroy");
+}
+
 #[test]
 fn ctrl_c_stops_up_with_exit_130_and_the_next_up_converges() {
     let world = World::new("int");

@@ -104,6 +104,8 @@ pub struct World {
     root: PathBuf,
     /// Folder holding lab files, the appliance and labctl's state folder.
     pub dir: PathBuf,
+    /// The VirtualBox release the world emulates (`VBOXSIM_VERSION`), when not the default.
+    version: Option<String>,
 }
 
 static WORLDS: AtomicU32 = AtomicU32::new(0);
@@ -123,7 +125,12 @@ impl World {
         let _ = std::fs::remove_dir_all(&root);
         let dir = root.join("lab");
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let world = Self { name, root, dir };
+        let world = Self {
+            name,
+            root,
+            dir,
+            version: None,
+        };
         let made = world.tool(&[
             "make-ova",
             "--out",
@@ -147,8 +154,18 @@ impl World {
         world
     }
 
+    /// The same world answering as another VirtualBox release (`6.1.50r161033`, `7.1.4r165100`).
+    pub fn emulating(mut self, version: &str) -> Self {
+        self.version = Some(version.to_string());
+        self
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(vboxsim());
+        match &self.version {
+            Some(version) => command.env("VBOXSIM_VERSION", version),
+            None => command.env_remove("VBOXSIM_VERSION"),
+        };
         command
             .args(args)
             .current_dir(&self.dir)

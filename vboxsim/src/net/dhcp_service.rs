@@ -60,7 +60,8 @@ fn gateway_of(state: &State, network: &str) -> Option<String> {
 
 /// dnsmasq's configuration for `server` as it stands now. Reservations by VM + NIC slot are
 /// resolved to the VM's MAC here, when the server starts, as VirtualBox resolves them when it
-/// writes the daemon's configuration.
+/// writes the daemon's configuration. Addresses go out at once, sequentially from the lower
+/// bound (VBoxNetDHCP probes nothing; dnsmasq would ping each address for 3 s first).
 pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -> String {
     let mut out = format!(
         "# vboxsim: VirtualBox DHCP server of {} as configured when it started.\n\
@@ -70,6 +71,7 @@ pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -
          except-interface=lo\n\
          dhcp-authoritative\n\
          dhcp-sequential-ip\n\
+         no-ping\n\
          dhcp-range={},{},{},{LEASE_SECONDS}\n\
          dhcp-leasefile={}\n\
          pid-file={}\n\

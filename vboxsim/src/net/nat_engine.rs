@@ -118,6 +118,9 @@ impl NatEngine {
                 "--bind-interfaces",
                 "--except-interface=lo",
                 "--dhcp-authoritative",
+                // VirtualBox's servers hand out addresses without probing them first (dnsmasq
+                // would ping each for 3 s).
+                "--no-ping",
             ])
             .arg(format!("--interface={dev}"))
             .arg(format!(
