@@ -78,6 +78,7 @@ pub(crate) fn exec(ui: &Ui, args: &ExecArgs) -> Result<u8, Error> {
         select_vms(&session.lab, &names)?
     };
     let inventory = session.inventory(false)?;
+    session.require_created(&inventory, &vms, true)?;
     let context = RuntimeContext::from_inventory(&session.lab, &inventory);
     let connector = crate::remote::Ssh2Connector;
     let guests =

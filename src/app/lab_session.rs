@@ -123,6 +123,45 @@ impl LabSession {
     }
 
     /// Reads the inventory; first finishes a host-only creation a killed run left halfway.
+    /// Refuses at once, before any guest is reached, when a VM is not the lab's in VirtualBox
+    /// (never created, or someone else's at that name) or, with `running`, does not run: a
+    /// guest at the lab's address would otherwise be another lab's.
+    pub fn require_created(
+        &self,
+        inventory: &Inventory,
+        vms: &[&crate::lab::model::Vm],
+        running: bool,
+    ) -> Result<(), Error> {
+        for vm in vms {
+            match inventory.vm_named(&vm.vbox_name) {
+                None => {
+                    return Err(Error::Refused(format!(
+                        "`{}` is not created (VirtualBox has no VM `{}`): run `labctl up`",
+                        vm.name, vm.vbox_name
+                    )));
+                }
+                Some(observed) if !observed.owned_by(&self.lab.name) => {
+                    return Err(Error::Refused(format!(
+                        "the VM `{}` in VirtualBox was not created by labctl for lab `{}`: labctl will not reach it as `{}`",
+                        vm.vbox_name, self.lab.name, vm.name
+                    )));
+                }
+                Some(observed)
+                    if running
+                        && observed.state != crate::hypervisor::inventory::PowerState::Running =>
+                {
+                    return Err(Error::Refused(format!(
+                        "`{}` is {}: run `labctl up`",
+                        vm.name,
+                        observed.state.as_str()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn inventory(&self, all: bool) -> Result<Inventory, Error> {
         let inventory = self.vbox.inventory(&self.scope(all))?;
         let Some(pending) = self.state.pending_host_only() else {

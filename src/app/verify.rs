@@ -138,6 +138,8 @@ pub(crate) fn run_checks(
 ) -> Result<Verification, Error> {
     let cancel = cancel_flag();
     let inventory = session.inventory(false)?;
+    let vms: Vec<&crate::lab::model::Vm> = session.lab.vms.iter().collect();
+    session.require_created(&inventory, &vms, false)?;
     let context = RuntimeContext::from_inventory(&session.lab, &inventory);
     let connector = crate::remote::Ssh2Connector;
     let guests = session.guest_access(&connector, context, cancel, Duration::from_secs(30))?;

@@ -284,6 +284,18 @@ impl GuestAccess<'_> {
         route: &SshRoute,
         deadline: Instant,
     ) -> Result<Box<dyn Session>, String> {
+        // Only a VM VirtualBox has as the lab's is ever reached: whatever answers at its
+        // address otherwise (another lab's VM) is not it, and its host key must not be pinned.
+        let known = self
+            .context
+            .lock()
+            .is_ok_and(|context| context.uuids.contains_key(&vm.name));
+        if !known {
+            return Err(format!(
+                "`{}` is not created (VirtualBox has no VM `{}` of lab `{}`): run `labctl up`",
+                vm.name, vm.vbox_name, self.lab.name
+            ));
+        }
         let mut pause = Duration::from_millis(200);
         let mut last_error;
         let mut last_state_check = Instant::now();

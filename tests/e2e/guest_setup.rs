@@ -85,6 +85,30 @@ fn adapters_the_appliance_leaves_down_are_set_up_in_the_guest() {
         "the appliance's own file is untouched: {appliance_own}"
     );
 
+    // A lab never brought up whose VM has node1's address: labctl must not reach node1 for it.
+    world.write(
+        "never.toml",
+        &format!(
+            "{}\n[vms.web]\nnics = [{{ net = \"lab\", ip = \"192.168.56.81\" }}]\nprovision = []\n\n[[checks]]\nname = \"answers\"\ncommand = \"true\"\non = \"web\"\n",
+            lab_preamble("never")
+        ),
+    );
+    let started = std::time::Instant::now();
+    let refused = world.labctl(&["exec", "never.toml", "web", "--", "hostname"]);
+    refused.expect(3, "exec on a VM never created");
+    assert!(
+        refused.all().contains("`web` is not created"),
+        "{}",
+        refused.all()
+    );
+    world
+        .labctl(&["verify", "never.toml"])
+        .expect(3, "verify of a lab never brought up");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused at once, not after SSH timeouts"
+    );
+
     let again = world.labctl(&["up", "lab.toml"]);
     again.expect(0, "second up");
     assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);

@@ -263,3 +263,17 @@ fn help_goes_to_stdout_with_exit_0() {
     );
     assert_eq!(r.stderr, "");
 }
+
+#[test]
+fn version_7_2_is_refused() {
+    // 7.2 is not emulated: answering as 7.1 would hide its NAT network changes.
+    let sim = Sim::with_version("grammar-72", "7.2.4r170995");
+    let r = sim.vbm(&["--version"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("unsupported VBOXSIM_VERSION '7.2.4r170995'"),
+        "{}",
+        r.stderr
+    );
+}

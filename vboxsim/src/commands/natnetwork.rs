@@ -8,7 +8,7 @@ use crate::vbox::ctx::Ctx;
 use crate::vbox::getopt::{self, Arg, Item, Opt};
 use crate::vbox::latency;
 use crate::vbox::usage;
-use crate::vbox::vbox_error::VBoxError;
+use crate::vbox::vbox_error::{self, VBoxError};
 
 const OPTS_61: &[Opt] = &[
     Opt::new("--netname", "netname", Arg::Str),
@@ -228,8 +228,23 @@ fn natnet_change(
                 return Err(VBoxError::argument("NATNetwork server does not exist"));
             }
             if sub == "start" {
-                nat_network_service::start(&ctx.store, state, &netname)
-                    .map_err(|e| VBoxError::argument("Failed to start network").and_then_line(e))
+                // NATNetwork::start fails without error info: VBoxManage prints the bare code and
+                // context, then its own line (errorArgument: exit 2).
+                nat_network_service::start(&ctx.store, state, &netname).map_err(|_| {
+                    VBoxError::Chain {
+                        first: Box::new(VBoxError::Bare {
+                            code: vbox_error::E_FAIL,
+                            text: "Unspecified error",
+                            context: vbox_error::context(
+                                "Start()",
+                                621,
+                                "VBoxManageNATNetwork.cpp",
+                            ),
+                        }),
+                        then: vec!["Failed to start network".into()],
+                        exit: 2,
+                    }
+                })
             } else {
                 nat_network_service::stop(state, &netname);
                 Ok(())

@@ -35,7 +35,9 @@ impl Emulation {
         let family = match (major, minor) {
             (Some(6), Some(1)) => Family::V6_1,
             (Some(7), Some(0)) => Family::V7_0,
-            (Some(7), Some(m)) if m >= 1 => Family::V7_1,
+            // 7.2 changed the NAT engine and NAT networks (VirtualBox/virtualbox issues #136,
+            // #140, #271, #627); it is not emulated, so it is refused rather than answered as 7.1.
+            (Some(7), Some(1)) => Family::V7_1,
             _ => {
                 return Err(format!(
                     "unsupported VBOXSIM_VERSION '{text}' (emulated: 6.1.x, 7.0.x, 7.1.x, e.g. {})",

@@ -39,6 +39,11 @@ pub const NS_ERROR_FAILURE: ComCode = ComCode {
     name: "NS_ERROR_FAILURE",
     hex: 0x8000_4005,
 };
+/// As NATNetwork::start's failures print it (research of VBoxManageNATNetwork.cpp).
+pub const E_FAIL: ComCode = ComCode {
+    name: "E_FAIL",
+    hex: 0x8000_4005,
+};
 pub const E_FAIL_COMPAT: ComCode = ComCode {
     name: "VBOX_E_IPRT_ERROR",
     hex: 0x80bb_0005,
