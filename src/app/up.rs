@@ -69,6 +69,18 @@ pub(crate) fn guest_setups(
         .collect()
 }
 
+/// A planning error with the `file:line:col` of what it is about, when it is about the file.
+pub(crate) fn located(lab: &Lab, error: crate::plan::PlanError) -> Error {
+    let Some(span) = error.span().filter(|span| !span.range.is_empty()) else {
+        return Error::Plan(error);
+    };
+    let (line, column) = lab.sources.line_col(span.file, span.range.start);
+    Error::Refused(format!(
+        "{error}\n  at {}:{line}:{column}",
+        lab.sources.get(span.file).name
+    ))
+}
+
 /// The reservations labctl made on the lab's DHCP servers, by lab network.
 pub(crate) fn dhcp_reservations(
     lab: &Lab,
@@ -215,7 +227,8 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
         guest_setups: guest_setups(&session.lab, &context, &session.state.guest_setups()),
         dhcp_reservations: dhcp_reservations(&session.lab, &session.state.dhcp_reservations()),
     };
-    let mut plan = plan_up(&session.lab, &inventory, &intent)?;
+    let mut plan =
+        plan_up(&session.lab, &inventory, &intent).map_err(|e| located(&session.lab, e))?;
     if plan
         .actions
         .iter()
@@ -223,7 +236,27 @@ pub(crate) fn converge(ui: &Ui, session: &LabSession, asked: &Convergence) -> Re
     {
         // New MACs must not collide with any registered VM's: read them all.
         inventory = session.inventory(true)?;
-        plan = plan_up(&session.lab, &inventory, &intent)?;
+        plan = plan_up(&session.lab, &inventory, &intent).map_err(|e| located(&session.lab, e))?;
+    }
+    // Every appliance to import must be readable before anything is created.
+    for planned in &plan.actions {
+        if let Action::ImportAppliance { image, path, .. } = &planned.action
+            && let Err(error) = std::fs::File::open(path)
+        {
+            return Err(located(
+                &session.lab,
+                crate::plan::PlanError::MissingAppliance {
+                    image: image.clone(),
+                    path: path.display().to_string(),
+                    why: error.to_string(),
+                    span: session
+                        .lab
+                        .image(image)
+                        .map(|image| image.span.clone())
+                        .unwrap_or_default(),
+                },
+            ));
+        }
     }
     for leftover in plan.leftovers.iter().filter(|leftover| !leftover.pruned) {
         if !ui.json {

@@ -397,3 +397,31 @@ fn snapshots_are_saved_listed_and_restored() {
         .expect(0, "destroy");
     assert!(world.vm_names().is_empty());
 }
+
+/// An appliance that is not there stops `up` before anything is created, pointing at the image.
+#[test]
+fn a_missing_appliance_stops_up_before_anything_is_created() {
+    let world = World::new("noova");
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.40\" }}]\n",
+            lab_preamble("noova").replace("ova = \"base.ova\"", "ova = \"nothere.ova\"")
+        ),
+    );
+    let refused = world.labctl(&["up", "lab.toml"]);
+    refused.expect(3, "up with a missing appliance");
+    assert!(
+        refused.all().contains("the appliance")
+            && refused.all().contains("nothere.ova")
+            && refused.all().contains("lab.toml:"),
+        "{}",
+        refused.all()
+    );
+    assert!(world.vm_names().is_empty(), "no VM");
+    assert_eq!(
+        world.vbox_ok(&["list", "hostonlyifs"]),
+        "",
+        "no network either"
+    );
+}

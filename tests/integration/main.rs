@@ -3,6 +3,7 @@
 mod cli;
 mod fuzz;
 mod labs;
+mod planning;
 mod readme;
 mod scenario_files;
 mod support;

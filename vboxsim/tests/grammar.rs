@@ -277,3 +277,32 @@ fn version_7_2_is_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn dhcpserver_syntax_errors_print_the_usage() {
+    let sim = Sim::new("grammar-dhcp");
+    let r = sim.vbm(&["dhcpserver", "modify", "--enable"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "VBoxManage: error: You need to specify either --network or --interface to identify the DHCP server\n\nUsage"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = sim.vbm(&[
+        "dhcpserver",
+        "add",
+        "--network",
+        "n",
+        "--netmask",
+        "255.255.255.0",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("VBoxManage: error: Missing required option: --ip\n\nUsage"),
+        "{}",
+        r.stderr
+    );
+}

@@ -85,6 +85,32 @@ pub enum PlanError {
         /// Where the VM is.
         span: Span,
     },
+    /// A lab network found by its address is another lab's: sharing it must be asked for.
+    #[error(
+        "network `{network}` would reuse `{interface}`, which labctl created for lab `{owner}`: two labs on one network hand out each other's addresses and reach each other's VMs; give this lab another `cidr`, or name the interface (`name = \"{interface}\"`) to share it on purpose"
+    )]
+    ForeignNetwork {
+        /// Lab network key.
+        network: String,
+        /// The host-only interface or network found.
+        interface: String,
+        /// The lab that created it.
+        owner: String,
+        /// Where the network is.
+        span: Span,
+    },
+    /// An appliance to import is not there (checked before anything is created).
+    #[error("image `{image}`: the appliance `{path}` cannot be read ({why}); nothing was created")]
+    MissingAppliance {
+        /// Image key.
+        image: String,
+        /// The appliance's path.
+        path: String,
+        /// Why it cannot be read.
+        why: String,
+        /// Where the image is.
+        span: Span,
+    },
     /// `up VM…` names a VM the lab does not have.
     #[error("the lab has no VM named `{name}`")]
     UnknownTarget {
@@ -99,7 +125,9 @@ impl PlanError {
         match self {
             Self::ForeignVm { span, .. }
             | Self::MissingImageVm { span, .. }
-            | Self::UnreachableOnHostOnlyNetwork { span, .. } => Some(span),
+            | Self::UnreachableOnHostOnlyNetwork { span, .. }
+            | Self::MissingAppliance { span, .. }
+            | Self::ForeignNetwork { span, .. } => Some(span),
             Self::UnknownTarget { .. } => None,
         }
     }
@@ -167,6 +195,7 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
         });
     }
 
+    refuse_foreign_networks(lab, inventory, &decisions)?;
     let mut plan = Plan::default();
     let networks = plan_networks(lab, inventory, intent, &decisions, &mut plan);
     let images = plan_images(lab, inventory, &decisions, &mut plan)?;
@@ -181,6 +210,52 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
 
     plan_leftovers(lab, inventory, intent, &mut plan);
     Ok(plan)
+}
+
+/// A host-only network the lab does not name is found by its address; when that one is another
+/// lab's, this lab would share it without asking.
+fn refuse_foreign_networks(
+    lab: &Lab,
+    inventory: &Inventory,
+    decisions: &[VmDecision<'_>],
+) -> Result<(), PlanError> {
+    let kind = if inventory.host_only_networks {
+        "hostonlynet"
+    } else {
+        "hostonly"
+    };
+    for network in &lab.networks {
+        let used = decisions.iter().any(|decision| {
+            decision
+                .vm
+                .nics
+                .iter()
+                .any(|nic| nic.network == network.name)
+        });
+        let NetworkKind::HostOnly {
+            interface: None,
+            host,
+            ..
+        } = &network.kind
+        else {
+            continue;
+        };
+        if !used {
+            continue;
+        }
+        if let Some(found) = inventory.host_only_with(*host)
+            && let Some(owner) = inventory.network_owner(kind, &found.name)
+            && owner != lab.name
+        {
+            return Err(PlanError::ForeignNetwork {
+                network: network.name.clone(),
+                interface: found.name.clone(),
+                owner: owner.to_string(),
+                span: network.span.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The VMs to act on: the targets and everything they wait for.

@@ -178,8 +178,10 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         (Some(n), None) => n,
         (None, Some(i)) => format!("HostInterfaceNetworking-{i}"),
         (None, None) => {
-            return Err(VBoxError::argument(
-                "You need to specify either --network or --interface",
+            // errorSyntax in VBoxManageDHCPServer.cpp: the message, then the usage.
+            return Err(VBoxError::syntax(
+                "You need to specify either --network or --interface to identify the DHCP server",
+                usage::DHCPSERVER,
             ));
         }
     };
@@ -249,7 +251,11 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 .find(|(_, v)| v.is_none())
                 .map(|(n, _)| *n);
                 if let Some(n) = missing {
-                    return Err(VBoxError::argument(format!("Missing required option: {n}")));
+                    // errorSyntax: with the usage.
+                    return Err(VBoxError::syntax(
+                        format!("Missing required option: {n}"),
+                        usage::DHCPSERVER,
+                    ));
                 }
                 let mut d = DhcpServer {
                     network: net_name.clone(),
