@@ -41,8 +41,10 @@ impl RuntimeContext {
     pub fn from_inventory(lab: &Lab, inventory: &Inventory) -> Self {
         let mut context = Self::default();
         for network in &lab.networks {
-            if let Some(interface) = host_only_of(lab, inventory, &network.name) {
-                context.interfaces.insert(network.name.clone(), interface);
+            if let Some(found) = inventory.host_only_for(lab, &network.name) {
+                context
+                    .interfaces
+                    .insert(network.name.clone(), found.name.clone());
             }
         }
         for vm in &lab.vms {
@@ -99,26 +101,6 @@ impl RuntimeContext {
             self.ssh_ports.insert(vm.name.clone(), port);
         }
         self.nat_rules.insert((vm.name.clone(), slot), names);
-    }
-}
-
-/// The host-only interface that serves a lab network, if VirtualBox has it.
-fn host_only_of(lab: &Lab, inventory: &Inventory, network: &str) -> Option<String> {
-    let NetworkKind::HostOnly {
-        interface, host, ..
-    } = &lab.network(network)?.kind
-    else {
-        return None;
-    };
-    match interface {
-        Some(name) => inventory
-            .host_only
-            .iter()
-            .find(|found| &found.name == name)
-            .map(|found| found.name.clone()),
-        None => inventory
-            .host_only_with(*host)
-            .map(|found| found.name.clone()),
     }
 }
 

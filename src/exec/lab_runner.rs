@@ -215,16 +215,19 @@ impl LabRunner<'_> {
         }
     }
 
-    /// Runs the guest setup as root over adapter 1's route, learns the addresses the NICs got,
-    /// and records the setup's digest so that an unchanged lab does nothing in the guest again.
-    fn configure_guest(&self, vm: &Vm, setup: &GuestSetup) -> Result<(), String> {
-        let uuid = self
-            .guests
+    fn uuid_of(&self, vm: &Vm) -> Result<String, String> {
+        self.guests
             .context
             .lock()
             .ok()
             .and_then(|context| context.uuids.get(&vm.name).cloned())
-            .ok_or_else(|| format!("the UUID of `{}` is not known", vm.name))?;
+            .ok_or_else(|| format!("the UUID of `{}` is not known", vm.name))
+    }
+
+    /// Runs the guest setup as root over adapter 1's route, learns the addresses the NICs got,
+    /// and records the setup's digest so that an unchanged lab does nothing in the guest again.
+    fn configure_guest(&self, vm: &Vm, setup: &GuestSetup) -> Result<(), String> {
+        let uuid = self.uuid_of(vm)?;
         let mut login = self
             .guests
             .login_first(vm, Instant::now() + self.boot_timeout)?;
@@ -279,13 +282,7 @@ impl LabRunner<'_> {
         };
         let steps =
             render_steps(&vm.steps, &context, self.files).map_err(|error| error.to_string())?;
-        let uuid = self
-            .guests
-            .context
-            .lock()
-            .ok()
-            .and_then(|context| context.uuids.get(&vm.name).cloned())
-            .ok_or_else(|| format!("the UUID of `{}` is not known", vm.name))?;
+        let uuid = self.uuid_of(vm)?;
         let mut applied = self.applied.get(&uuid).unwrap_or_default();
         let start = first_pending(&steps, &applied);
         if start == steps.len() {

@@ -284,6 +284,21 @@ impl Inventory {
     }
 
     /// The lab that owns network `name` of `kind`, if labctl created it.
+    /// The host-only interface (or network) serving a lab host-only network: the one the lab
+    /// names, else the one carrying the lab's host address.
+    pub fn host_only_for(&self, lab: &crate::lab::Lab, network: &str) -> Option<&ObservedHostOnly> {
+        let crate::lab::model::NetworkKind::HostOnly {
+            interface, host, ..
+        } = &lab.network(network)?.kind
+        else {
+            return None;
+        };
+        match interface {
+            Some(name) => self.host_only.iter().find(|found| &found.name == name),
+            None => self.host_only_with(*host),
+        }
+    }
+
     pub fn network_owner(&self, kind: &str, name: &str) -> Option<&str> {
         self.owned_networks
             .iter()

@@ -246,6 +246,28 @@ fn setup_networks(w: &TestWorld) {
     );
 }
 
+/// `vboxnet0` with the host on 192.168.56.1 and an enabled DHCP server at .100 leasing
+/// `lower`–`upper`.
+fn host_only_with_dhcp(w: &TestWorld, lower: &str, upper: &str) {
+    w.vbm(&["hostonlyif", "create"]);
+    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet0",
+        "--server-ip",
+        "192.168.56.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        lower,
+        "--upper-ip",
+        upper,
+        "--enable",
+    ]);
+}
+
 /// An appliance of the default (`course`) flavour, with `extra` options of make-ova.
 fn make_ova(w: &TestWorld, extra: &[&str]) -> String {
     let ova = w.root.join("deb.ova");
@@ -637,23 +659,7 @@ fn two_worlds_side_by_side() {
 #[test]
 fn guest_without_sshd_boots_but_is_unreachable() {
     let w = TestWorld::new("nosshd");
-    w.vbm(&["hostonlyif", "create"]);
-    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
-    w.vbm(&[
-        "dhcpserver",
-        "add",
-        "--interface",
-        "vboxnet0",
-        "--server-ip",
-        "192.168.56.100",
-        "--netmask",
-        "255.255.255.0",
-        "--lower-ip",
-        "192.168.56.30",
-        "--upper-ip",
-        "192.168.56.40",
-        "--enable",
-    ]);
+    host_only_with_dhcp(&w, "192.168.56.30", "192.168.56.40");
     let ova = make_ova(&w, &["--guest-additions"]);
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "mute"]);
     w.vbm(&[
@@ -698,23 +704,7 @@ fn guest_without_sshd_boots_but_is_unreachable() {
 #[test]
 fn dhcp_and_power_as_virtualbox_runs_them() {
     let w = TestWorld::new("dhcp");
-    w.vbm(&["hostonlyif", "create"]);
-    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
-    w.vbm(&[
-        "dhcpserver",
-        "add",
-        "--interface",
-        "vboxnet0",
-        "--server-ip",
-        "192.168.56.100",
-        "--netmask",
-        "255.255.255.0",
-        "--lower-ip",
-        "192.168.56.101",
-        "--upper-ip",
-        "192.168.56.254",
-        "--enable",
-    ]);
+    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &[]);
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
     w.vbm(&["snapshot", "master", "take", "base"]);

@@ -25,7 +25,7 @@ use crate::lab::source::Span;
 use super::action::VmSettings;
 use images::{master_of, plan_images};
 use leftovers::plan_leftovers;
-use networks::{host_only_interface, plan_networks};
+use networks::plan_networks;
 pub use settings::{SSH_FORWARD_RULE, vm_drift};
 use settings::{desired_settings, drift, protocol_name, used_host_ports};
 

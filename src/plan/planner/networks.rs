@@ -10,30 +10,6 @@ use super::*;
 use crate::hypervisor::inventory::Inventory;
 use crate::lab::model::{Lab, MacAddress, NetworkKind};
 
-/// The host-only interface that serves lab network `network`, if VirtualBox has it.
-pub(super) fn host_only_interface(
-    lab: &Lab,
-    inventory: &Inventory,
-    network: &str,
-) -> Option<String> {
-    let NetworkKind::HostOnly {
-        interface, host, ..
-    } = &lab.network(network)?.kind
-    else {
-        return None;
-    };
-    match interface {
-        Some(name) => inventory
-            .host_only
-            .iter()
-            .find(|candidate| &candidate.name == name)
-            .map(|found| found.name.clone()),
-        None => inventory
-            .host_only_with(*host)
-            .map(|found| found.name.clone()),
-    }
-}
-
 /// Action ids after which a network (and its DHCP server) is ready.
 pub(super) struct NetworkActions<'a> {
     pub(super) ready: HashMap<&'a str, ActionId>,

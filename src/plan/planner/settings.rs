@@ -7,7 +7,6 @@ use sha2::Digest;
 
 use super::super::action::{NicAttachment, NicSetting, VmSettings};
 use super::super::mac_scheme::MacScheme;
-use super::*;
 use crate::hypervisor::inventory::{Attachment, Inventory, ObservedVm};
 use crate::lab::model::{Lab, NetworkKind, Vm};
 use crate::lab::raw::{NicType, Protocol};
@@ -198,9 +197,9 @@ pub(super) fn drift(
         let current = observed.nic(nic.slot);
         let want = match &nic.attachment {
             NicAttachment::Nat => Some(Attachment::Nat),
-            NicAttachment::HostOnly { network } => {
-                host_only_interface(lab, inventory, network).map(Attachment::HostOnly)
-            }
+            NicAttachment::HostOnly { network } => inventory
+                .host_only_for(lab, network)
+                .map(|found| Attachment::HostOnly(found.name.clone())),
             NicAttachment::NatNetwork { name } => Some(Attachment::NatNetwork(name.clone())),
             NicAttachment::Internal { name } => Some(Attachment::Internal(name.clone())),
         };

@@ -299,7 +299,6 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                     dhcp_service::stop(process);
                 }
                 state.dhcpservers.remove(i);
-                state.leases.remove(&net_name);
             }
             "start" => {
                 let i = existing.ok_or_else(|| not_found(&net_name, interface.as_deref()))?;

@@ -41,8 +41,6 @@ pub struct State {
     /// `setproperty machinefolder`; None = `$HOME/VirtualBox VMs`.
     pub machine_folder: Option<String>,
     pub faults: Faults,
-    /// Dynamic DHCP leases: network name → (MAC → IP).
-    pub leases: BTreeMap<String, BTreeMap<String, String>>,
     /// The host this VirtualBox runs on (`vboxsim world create --host`).
     #[serde(default)]
     pub host: crate::model::host::Host,

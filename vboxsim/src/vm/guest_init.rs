@@ -66,7 +66,8 @@ fn log(msg: &str) {
     eprintln!("guest-init: {msg}");
 }
 
-fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+/// Runs a program of the guest with its clean environment; its stderr is the error.
+pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
     let out = Command::new(cmd)
         .args(args)
         .env_clear()

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::appliance::flavour::ApplianceInfo;
 use crate::vm::guest_config::GuestNic;
+use crate::vm::guest_init::run;
 
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -28,34 +29,15 @@ fn default_signal_mask(cmd: &mut Command) -> &mut Command {
     }
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .env_clear()
-        .env("PATH", GUEST_PATH)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
 /// Names the NICs as the appliance's kernel does and gives each its MAC; returns the names in
 /// slot order. Only the loopback is brought up: the rest is the appliance's configuration's job.
 pub fn plug(nics: &[GuestNic], info: &ApplianceInfo) -> Result<Vec<String>, String> {
-    ip(&["link", "set", "lo", "up"])?;
+    run("ip", &["link", "set", "lo", "up"])?;
     let mut names = Vec::new();
     for (index, nic) in nics.iter().enumerate() {
         let name = info.nic_name(index);
-        ip(&["link", "set", "dev", &nic.veth, "name", &name])?;
-        ip(&["link", "set", "dev", &name, "address", &nic.mac])?;
+        run("ip", &["link", "set", "dev", &nic.veth, "name", &name])?;
+        run("ip", &["link", "set", "dev", &name, "address", &nic.mac])?;
         names.push(name);
     }
     Ok(names)
