@@ -548,3 +548,30 @@ fn adapter_one_must_be_one_the_appliance_brings_up() {
         "adapter 1 is the SSH route"
     );
 }
+
+#[test]
+fn absurd_sizes_are_refused_before_anything_is_made() {
+    check(
+        "ten thousand replicas",
+        &with_base("\n[vms.web]\ncount = 10000\nnics = [{ net = \"lab\" }]\n"),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:14:9",
+            "`count` of vm `web` is 10000: at most 100 replicas (each is a VM of its own)",
+        )],
+    );
+    let long = "x".repeat(5000);
+    check(
+        "a description longer than a command line takes",
+        &with_base(&format!(
+            "\n[vms.a]\ndescription = \"{long}\"\nnics = [{{ net = \"lab\", ip = \"192.168.56.10\" }}]\n"
+        )),
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:13:6",
+            "the description of vm `a` is 5000 bytes: at most 4096",
+        )],
+    );
+}

@@ -36,10 +36,16 @@ pub(crate) fn expanded_names(raw: &RawLab) -> Vec<String> {
         .collect()
 }
 
+/// The most replicas one group may have: each is a VM of its own on one machine.
+const MAX_REPLICAS: u32 = 100;
+
+/// The longest VM description: it travels on VBoxManage's command line.
+const MAX_DESCRIPTION: usize = 4096;
+
 fn replica_names(group: &str, vm: &RawVm) -> Vec<String> {
     match &vm.count {
         None => vec![group.to_string()],
-        Some(count) => (1..=*count.get())
+        Some(count) => (1..=(*count.get()).min(MAX_REPLICAS))
             .map(|index| format!("{group}{index}"))
             .collect(),
     }
@@ -89,9 +95,36 @@ impl Validator<'_> {
                     .set_label("expected 1 or more");
                     continue;
                 }
+                Some(count) if *count.get() > MAX_REPLICAS => {
+                    self.error(
+                        DiagnosticKind::InvalidValue,
+                        count.range(),
+                        format!(
+                            "`count` of vm `{group}` is {}: at most {MAX_REPLICAS} replicas (each is a VM of its own)",
+                            count.get()
+                        ),
+                    )
+                    .set_label(format!("expected 1 to {MAX_REPLICAS}"));
+                    continue;
+                }
                 Some(count) => *count.get(),
                 None => 1,
             };
+            if let Some(description) = &vm.description
+                && description.len() > MAX_DESCRIPTION
+            {
+                // VirtualBox takes it on VBoxManage's command line, which the OS bounds.
+                self.error(
+                    DiagnosticKind::InvalidValue,
+                    key.range(),
+                    format!(
+                        "the description of vm `{group}` is {} bytes: at most {MAX_DESCRIPTION}",
+                        description.len()
+                    ),
+                )
+                .set_label("description too long");
+                continue;
+            }
             let image = self.vm_image(
                 &group,
                 key.range(),
