@@ -122,12 +122,18 @@ fn up_killed_at_random_points_converges_and_destroys_cleanly() {
         // SAFETY: sending SIGKILL to the child this test started.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
         let killed = finish(child);
-        let again = world.labctl(&["up", "lab.toml"]);
+        // A guest boots in about a second here: a minute is plenty, and a failure says so soon.
+        let again = world.labctl(&["up", "lab.toml", "--boot-timeout", "60"]);
         again.expect(
             0,
             &format!(
-                "round {round}: up after a kill at {delay} ms (killed run said: {})",
-                killed.all()
+                "round {round}: up after a kill at {delay} ms (killed run said: {})\n{}",
+                killed.all(),
+                if again.code == 0 {
+                    String::new()
+                } else {
+                    world.diagnostics()
+                }
             ),
         );
         assert_converged(&world, round, delay);

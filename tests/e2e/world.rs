@@ -215,6 +215,46 @@ impl World {
             .expect("start labctl")
     }
 
+    /// What the world's VirtualBox shows of its networks and DHCP servers, and what its DHCP
+    /// servers and VMs logged: for the message of a failed end-to-end test.
+    pub fn diagnostics(&self) -> String {
+        let mut out = String::new();
+        for list in ["hostonlyifs", "natnets", "dhcpservers", "runningvms"] {
+            out.push_str(&format!("--- list {list}\n{}", self.vbox(&["list", list]).all()));
+        }
+        out.push_str(&format!("--- ip addr\n{}", self.host("ip", &["-br", "addr"]).all()));
+        let world = self.root.join("worlds").join(&self.name);
+        let logs = [world.join("vbox-home")]
+            .into_iter()
+            .flat_map(|dir| std::fs::read_dir(dir).into_iter().flatten().flatten())
+            .map(|entry| entry.path())
+            .filter(|path| {
+                let name = path.display().to_string();
+                name.ends_with("-Dhcpd.log") || name.ends_with("-Dhcpd.dnsmasq.conf")
+            });
+        for path in logs {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(25).collect();
+            out.push_str(&format!("--- {}\n", path.display()));
+            for line in tail.into_iter().rev() {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        for machine in std::fs::read_dir(world.join("machines")).into_iter().flatten().flatten() {
+            let log = machine.path().join("Logs/VBox.log");
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                let tail: Vec<&str> = text.lines().rev().take(8).collect();
+                out.push_str(&format!("--- {}\n", log.display()));
+                for line in tail.into_iter().rev() {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
     /// Runs VBoxManage as the world's host.
     pub fn vbox(&self, args: &[&str]) -> Run {
         Run::from(
