@@ -220,9 +220,15 @@ impl World {
     pub fn diagnostics(&self) -> String {
         let mut out = String::new();
         for list in ["hostonlyifs", "natnets", "dhcpservers", "runningvms"] {
-            out.push_str(&format!("--- list {list}\n{}", self.vbox(&["list", list]).all()));
+            out.push_str(&format!(
+                "--- list {list}\n{}",
+                self.vbox(&["list", list]).all()
+            ));
         }
-        out.push_str(&format!("--- ip addr\n{}", self.host("ip", &["-br", "addr"]).all()));
+        out.push_str(&format!(
+            "--- ip addr\n{}",
+            self.host("ip", &["-br", "addr"]).all()
+        ));
         let world = self.root.join("worlds").join(&self.name);
         let logs = [world.join("vbox-home")]
             .into_iter()
@@ -241,7 +247,11 @@ impl World {
                 out.push('\n');
             }
         }
-        for machine in std::fs::read_dir(world.join("machines")).into_iter().flatten().flatten() {
+        for machine in std::fs::read_dir(world.join("machines"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let log = machine.path().join("Logs/VBox.log");
             if let Ok(text) = std::fs::read_to_string(&log) {
                 let tail: Vec<&str> = text.lines().rev().take(8).collect();

@@ -843,3 +843,79 @@ fn dhcp_and_power_as_virtualbox_runs_them() {
     let _ = w.ssh("22", "192.168.56.21", "sudo shutdown -h now");
     w.wait_state("c1", "poweroff", Duration::from_secs(20));
 }
+
+/// A reservation wins over a lease another MAC still holds on its address, as in VBoxNetDHCP
+/// (fixed addresses enter its database first when it starts, Dhcpd/Db.cpp `Db::init`).
+#[test]
+fn a_reservation_wins_over_an_old_lease_of_its_address() {
+    let w = TestWorld::new("resv");
+    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
+    let ova = make_ova(&w, &[]);
+    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
+    w.vbm(&["snapshot", "master", "take", "base"]);
+    for vm in ["x", "y"] {
+        w.vbm(&[
+            "clonevm",
+            "master",
+            "--snapshot",
+            "base",
+            "--options",
+            "link",
+            "--name",
+            vm,
+            "--register",
+        ]);
+        w.vbm(&[
+            "modifyvm",
+            vm,
+            "--nic1",
+            "hostonly",
+            "--hostonlyadapter1",
+            "vboxnet0",
+        ]);
+    }
+    let (mx, my) = (w.mac("x", 1), w.mac("y", 1));
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--mac-address",
+        &mx,
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    w.vbm(&["startvm", "x", "--type", "headless"]);
+    w.wait_ssh("22", "192.168.56.21");
+    w.vbm(&["controlvm", "x", "poweroff"]);
+    // The address goes to y; x's lease on it has not expired.
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--mac-address",
+        &mx,
+        "--remove-config",
+    ]);
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--mac-address",
+        &my,
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    w.vbm(&["dhcpserver", "restart", "--interface", "vboxnet0"]);
+    w.vbm(&["startvm", "y", "--type", "headless"]);
+    w.wait_ssh("22", "192.168.56.21");
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "cat /sys/class/net/eth0/address")
+            .replace(':', "")
+            .to_uppercase(),
+        my,
+        "y holds the reserved address"
+    );
+}

@@ -117,8 +117,9 @@ pub fn start(store: &Store, state: &State, server: &DhcpServer) -> Result<Server
         .ok_or_else(|| format!("the network of DHCP server {} is gone", server.network))?;
     host_net::sync(store)?;
     let conf = file(store, &server.network, "dnsmasq.conf");
-    std::fs::write(&conf, render(state, server, &bridge, store))
-        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    let config = render(state, server, &bridge, store);
+    std::fs::write(&conf, &config).map_err(|e| format!("{}: {e}", conf.display()))?;
+    forget_reserved_leases(&lease_path(store, &server.network), &config)?;
     let pid_file = file(store, &server.network, "pid");
     let _ = std::fs::remove_file(&pid_file);
     // dnsmasq daemonises (setsid, double fork): the server outlives this VBoxManage process as
@@ -167,6 +168,40 @@ pub fn ensure_running(store: &Store, state: &mut State, network: &str) -> Result
     let process = start(store, state, &server)?;
     state.dhcpservers[i].process = Some(process);
     Ok(())
+}
+
+/// Reservations win over old leases, as in VBoxNetDHCP: its database enters the fixed
+/// addresses first when it starts and never writes them to the lease file (Dhcpd/Db.cpp,
+/// `Db::init`, `Db::writeLeases`). dnsmasq instead keeps honouring a lease another MAC holds on
+/// a reserved address (and a reserved MAC's old dynamic lease), so those are dropped from the
+/// lease file before it starts.
+fn forget_reserved_leases(path: &std::path::Path, config: &str) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let reserved: Vec<(String, String)> = config
+        .lines()
+        .filter_map(|line| line.strip_prefix("dhcp-host="))
+        .filter_map(|rest| {
+            let (mac, ip) = rest.split_once(',')?;
+            Some((mac.to_ascii_lowercase(), ip.to_string()))
+        })
+        .collect();
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            let mut words = line.split_whitespace().skip(1);
+            let (Some(mac), Some(ip)) = (words.next(), words.next()) else {
+                return true;
+            };
+            let mac = mac.to_ascii_lowercase();
+            !reserved
+                .iter()
+                .any(|(reserved_mac, reserved_ip)| *reserved_mac == mac || reserved_ip == ip)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Starts vmnet's DHCP server of a host-only network (VirtualBox 7 on macOS) if it does not
@@ -266,6 +301,30 @@ pub fn parse_leases(text: &str) -> Vec<Lease> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reservations_win_over_old_leases() {
+        let path =
+            std::env::temp_dir().join(format!("vboxsim-test-{}-Dhcpd.leases", std::process::id()));
+        std::fs::write(
+            &path,
+            "100 08:00:27:00:00:01 192.168.56.51 old *\n\
+             100 08:00:27:00:00:02 192.168.56.102 debian *\n\
+             100 08:00:27:00:00:03 192.168.56.103 other *\n",
+        )
+        .unwrap();
+        forget_reserved_leases(
+            &path,
+            "dhcp-host=08:00:27:00:00:09,192.168.56.51\ndhcp-host=08:00:27:00:00:02,192.168.56.52\n",
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "100 08:00:27:00:00:03 192.168.56.103 other *\n",
+            "another MAC's lease on a reserved address and a reserved MAC's old lease are gone"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn lease_file_lines_are_read() {
