@@ -62,7 +62,12 @@ fn gateway_of(state: &State, network: &str) -> Option<String> {
 /// resolved to the VM's MAC here, when the server starts, as VirtualBox resolves them when it
 /// writes the daemon's configuration. Addresses go out at once, sequentially from the lower
 /// bound (VBoxNetDHCP probes nothing; dnsmasq would ping each address for 3 s first).
-pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -> String {
+pub fn render(
+    state: &State,
+    server: &DhcpServer,
+    bridge: &str,
+    store: &Store,
+) -> Result<String, String> {
     let mut out = format!(
         "# vboxsim: VirtualBox DHCP server of {} as configured when it started.\n\
          port=0\n\
@@ -91,6 +96,13 @@ pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -
         )),
         None => out.push_str("dhcp-option=option:router\n"),
     }
+    // One line per address with every MAC reserved for it. VBoxNetDHCP enters each fixed
+    // assignment as a binding of its own (Dhcpd/Db.cpp `i_enterFixedAddressAssignment`): two
+    // MACs may share an address outside the pool (each gets it), while one inside the pool
+    // twice is VERR_ADDRESS_CONFLICT and the server does not start. dnsmasq refuses duplicate
+    // addresses, so shared ones become one `dhcp-host` with both MACs (dnsmasq then gives the
+    // address to the MAC that asks last: an approximation of both holding it).
+    let mut by_address: Vec<(String, Vec<String>)> = Vec::new();
     for fixed in &server.fixed {
         let mac = match &fixed.key {
             FixedKey::Mac(mac) => Some(ids::mac_colon(mac)),
@@ -99,11 +111,32 @@ pub fn render(state: &State, server: &DhcpServer, bridge: &str, store: &Store) -
                 .and_then(|i| state.machines[i].hw.nics.get(*nic as usize - 1))
                 .map(|n| ids::mac_colon(&n.mac)),
         };
-        if let Some(mac) = mac {
-            out.push_str(&format!("dhcp-host={mac},{}\n", fixed.ip));
+        let Some(mac) = mac else { continue };
+        match by_address.iter_mut().find(|(ip, _)| *ip == fixed.ip) {
+            Some((_, macs)) if !macs.contains(&mac) => macs.push(mac),
+            Some(_) => {}
+            None => by_address.push((fixed.ip.clone(), vec![mac])),
         }
     }
-    out
+    let in_pool = |ip: &str| -> bool {
+        let (Ok(ip), Ok(lower), Ok(upper)) = (
+            ip.parse::<Ipv4Addr>(),
+            server.lower.parse::<Ipv4Addr>(),
+            server.upper.parse::<Ipv4Addr>(),
+        ) else {
+            return false;
+        };
+        (u32::from(lower)..=u32::from(upper)).contains(&u32::from(ip))
+    };
+    for (ip, macs) in &by_address {
+        if macs.len() > 1 && in_pool(ip) {
+            return Err(format!(
+                "{ip} is reserved twice inside the pool (VERR_ADDRESS_CONFLICT)"
+            ));
+        }
+        out.push_str(&format!("dhcp-host={},{ip}\n", macs.join(",")));
+    }
+    Ok(out)
 }
 
 /// Starts the server's process with its configuration as it stands (the caller checked that it
@@ -117,7 +150,7 @@ pub fn start(store: &Store, state: &State, server: &DhcpServer) -> Result<Server
         .ok_or_else(|| format!("the network of DHCP server {} is gone", server.network))?;
     host_net::sync(store)?;
     let conf = file(store, &server.network, "dnsmasq.conf");
-    let config = render(state, server, &bridge, store);
+    let config = render(state, server, &bridge, store)?;
     std::fs::write(&conf, &config).map_err(|e| format!("{}: {e}", conf.display()))?;
     forget_reserved_leases(&lease_path(store, &server.network), &config)?;
     let pid_file = file(store, &server.network, "pid");
@@ -182,9 +215,12 @@ fn forget_reserved_leases(path: &std::path::Path, config: &str) -> Result<(), St
     let reserved: Vec<(String, String)> = config
         .lines()
         .filter_map(|line| line.strip_prefix("dhcp-host="))
-        .filter_map(|rest| {
-            let (mac, ip) = rest.split_once(',')?;
-            Some((mac.to_ascii_lowercase(), ip.to_string()))
+        .flat_map(|rest| {
+            let (macs, ip) = rest.rsplit_once(',').unwrap_or(("", ""));
+            macs.split(',')
+                .filter(|mac| !mac.is_empty())
+                .map(|mac| (mac.to_ascii_lowercase(), ip.to_string()))
+                .collect::<Vec<_>>()
         })
         .collect();
     let kept: String = text
@@ -260,7 +296,8 @@ pub fn reserved_at_start(store: &Store, network: &str) -> Option<Vec<String>> {
     Some(
         text.lines()
             .filter_map(|line| line.strip_prefix("dhcp-host="))
-            .filter_map(|rest| rest.split(',').next())
+            .filter_map(|rest| rest.rsplit_once(',').map(|(macs, _)| macs))
+            .flat_map(|macs| macs.split(','))
             .map(str::to_ascii_lowercase)
             .collect(),
     )
@@ -301,6 +338,55 @@ pub fn parse_leases(text: &str) -> Vec<Lease> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn server(fixed: &[(&str, &str)]) -> DhcpServer {
+        DhcpServer {
+            network: "HostInterfaceNetworking-vboxnet0".into(),
+            ip: "192.168.56.100".into(),
+            mask: "255.255.255.0".into(),
+            lower: "192.168.56.101".into(),
+            upper: "192.168.56.254".into(),
+            enabled: true,
+            fixed: fixed
+                .iter()
+                .map(|(mac, ip)| crate::model::network::FixedAddress {
+                    key: FixedKey::Mac(mac.to_string()),
+                    ip: ip.to_string(),
+                })
+                .collect(),
+            process: None,
+        }
+    }
+
+    #[test]
+    fn an_address_reserved_for_two_macs_is_shared_outside_the_pool_and_refused_inside() {
+        let store = Store::at(&std::env::temp_dir());
+        let state = State::default();
+        let shared = render(
+            &state,
+            &server(&[
+                ("08002700000A", "192.168.56.52"),
+                ("08002700000B", "192.168.56.52"),
+            ]),
+            "vboxnet0",
+            &store,
+        )
+        .unwrap();
+        assert!(
+            shared.contains("dhcp-host=08:00:27:00:00:0a,08:00:27:00:00:0b,192.168.56.52\n"),
+            "{shared}"
+        );
+        let conflict = render(
+            &state,
+            &server(&[
+                ("08002700000A", "192.168.56.150"),
+                ("08002700000B", "192.168.56.150"),
+            ]),
+            "vboxnet0",
+            &store,
+        );
+        assert!(conflict.unwrap_err().contains("VERR_ADDRESS_CONFLICT"));
+    }
 
     #[test]
     fn reservations_win_over_old_leases() {
