@@ -115,7 +115,12 @@ fn up_killed_at_random_points_converges_and_destroys_cleanly() {
         });
     eprintln!("kill test: seed {seed} (LABCTL_KILL_SEED replays it), full up {full} ms");
     let mut random = Random(seed);
-    for round in 1..=20 {
+    // 20 rounds in `scripts/test`; `bench/kill-rounds` runs more.
+    let rounds: usize = std::env::var("LABCTL_KILL_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(20);
+    for round in 1..=rounds {
         let delay = random.next() % full.max(1);
         let child = world.spawn_labctl(&["up", "lab.toml"], &[]);
         std::thread::sleep(Duration::from_millis(delay));
@@ -142,6 +147,7 @@ fn up_killed_at_random_points_converges_and_destroys_cleanly() {
             .expect(0, &format!("round {round}: destroy"));
         assert_nothing_left(&world, &format!("round {round} (killed after {delay} ms)"));
     }
+    eprintln!("kill test: {rounds} of {rounds} rounds converged, nothing left behind");
 }
 
 /// The narrow window between creating a network and marking it as the lab's, made wide: every
