@@ -268,6 +268,26 @@ fn host_only_with_dhcp(w: &TestWorld, lower: &str, upper: &str) {
     ]);
 }
 
+/// `master` imported from `ova` with a `base` snapshot, and `names` cloned from it as linked
+/// clones, the way labctl brings up a lab.
+fn linked_clones(w: &TestWorld, ova: &str, names: &[&str]) {
+    w.vbm(&["import", ova, "--vsys", "0", "--vmname", "master"]);
+    w.vbm(&["snapshot", "master", "take", "base"]);
+    for vm in names {
+        w.vbm(&[
+            "clonevm",
+            "master",
+            "--snapshot",
+            "base",
+            "--options",
+            "link",
+            "--name",
+            vm,
+            "--register",
+        ]);
+    }
+}
+
 /// An appliance of the default (`course`) flavour, with `extra` options of make-ova.
 fn make_ova(w: &TestWorld, extra: &[&str]) -> String {
     let ova = w.root.join("deb.ova");
@@ -300,20 +320,8 @@ fn lab_in_a_fresh_world() {
     let w = TestWorld::new("lab");
     setup_networks(&w);
     let ova = make_ova(&w, &[]);
-    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
-    w.vbm(&["snapshot", "master", "take", "base"]);
+    linked_clones(&w, &ova, &["web1", "web2"]);
     for vm in ["web1", "web2"] {
-        w.vbm(&[
-            "clonevm",
-            "master",
-            "--snapshot",
-            "base",
-            "--options",
-            "link",
-            "--name",
-            vm,
-            "--register",
-        ]);
         w.vbm(&[
             "modifyvm",
             vm,
@@ -706,20 +714,8 @@ fn dhcp_and_power_as_virtualbox_runs_them() {
     let w = TestWorld::new("dhcp");
     host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &[]);
-    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
-    w.vbm(&["snapshot", "master", "take", "base"]);
+    linked_clones(&w, &ova, &["c1", "c2"]);
     for vm in ["c1", "c2"] {
-        w.vbm(&[
-            "clonevm",
-            "master",
-            "--snapshot",
-            "base",
-            "--options",
-            "link",
-            "--name",
-            vm,
-            "--register",
-        ]);
         w.vbm(&[
             "modifyvm",
             vm,
@@ -851,20 +847,8 @@ fn a_reservation_wins_over_an_old_lease_of_its_address() {
     let w = TestWorld::new("resv");
     host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &[]);
-    w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "master"]);
-    w.vbm(&["snapshot", "master", "take", "base"]);
+    linked_clones(&w, &ova, &["x", "y"]);
     for vm in ["x", "y"] {
-        w.vbm(&[
-            "clonevm",
-            "master",
-            "--snapshot",
-            "base",
-            "--options",
-            "link",
-            "--name",
-            vm,
-            "--register",
-        ]);
         w.vbm(&[
             "modifyvm",
             vm,
