@@ -34,6 +34,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file the user named is not text labctl can read.
+    #[error("{file}:{}:{}: not UTF-8 text (byte 0x{:02X}); labctl reads UTF-8 files only\n  | {}", problem.line, problem.column, problem.byte, problem.excerpt)]
+    NotUtf8 {
+        /// The file as shown.
+        file: String,
+        /// Where and what.
+        problem: crate::lab::NotUtf8,
+    },
     /// No plan can be made against what VirtualBox has.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -76,7 +84,9 @@ impl Error {
     /// The process exit code for this error (see `exit_code`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::InvalidLab { .. } | Self::Usage(_) | Self::Config(_) => exit_code::INVALID,
+            Self::InvalidLab { .. } | Self::NotUtf8 { .. } | Self::Usage(_) | Self::Config(_) => {
+                exit_code::INVALID
+            }
             Self::File { .. }
             | Self::Plan(_)
             | Self::NoVirtualBox

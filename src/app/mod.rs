@@ -293,10 +293,14 @@ pub(crate) struct SourceFile {
 
 /// Reads a file the user named.
 pub(crate) fn read_source(path: &Path) -> Result<SourceFile, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::File {
+    let bytes = std::fs::read(path).map_err(|source| Error::File {
         action: "read",
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = lab::source::decode(bytes).map_err(|problem| Error::NotUtf8 {
+        file: path.display().to_string(),
+        problem,
     })?;
     let dir = path
         .parent()

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Severity};
 pub use model::Lab;
-pub use source::{FileId, Sources, Span};
+pub use source::{FileId, NotUtf8, Sources, Span};
 pub use validate::LabFiles;
 
 use raw::RawLab;

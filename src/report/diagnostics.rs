@@ -1,23 +1,32 @@
 //! Renders lab-file diagnostics: `file:line:col`, the line, the offending text underlined,
 //! notes and help — for people (with or without colour) and as JSON.
 
+use std::ops::Range;
+
 use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label, LabelStyle};
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 use serde::Serialize;
+
+use super::shown_files::{ShownFiles, shorten};
 
 use crate::lab::{Diagnostic, Severity, Sources};
 
 /// Renders diagnostics as text, in the order given.
 pub fn render_diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
-    let mut files = SimpleFiles::new();
-    for file in sources.files() {
-        files.add(file.name.clone(), redact_passwords(&file.text));
-    }
+    let texts: Vec<(String, String)> = sources
+        .files()
+        .iter()
+        .map(|file| (file.name.clone(), redact_passwords(&file.text)))
+        .collect();
     let config = Config::default();
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let rendered = to_codespan(diagnostic);
+        let labels: Vec<(usize, Range<usize>)> = std::iter::once(&diagnostic.span)
+            .chain(diagnostic.notes.iter().map(|note| &note.span))
+            .map(|span| (span.file.0, span.range.clone()))
+            .collect();
+        let files = ShownFiles::new(&texts, &labels);
+        let rendered = to_codespan(diagnostic, &files);
         if color {
             let mut buffer = term::termcolor::Buffer::ansi();
             let styles = term::Styles::default();
@@ -34,13 +43,16 @@ pub fn render_diagnostics(sources: &Sources, diagnostics: &[Diagnostic], color: 
                 out.push_str(&format!(
                     "{}: {location}: {}\n",
                     severity_word(diagnostic.severity),
-                    diagnostic.message
+                    shorten(&diagnostic.message, LONGEST_MESSAGE)
                 ));
             }
         }
     }
     out
 }
+
+/// Longest message, label or help shown, in characters (messages can quote the file).
+const LONGEST_MESSAGE: usize = 300;
 
 fn severity_word(severity: Severity) -> &'static str {
     match severity {
@@ -49,35 +61,35 @@ fn severity_word(severity: Severity) -> &'static str {
     }
 }
 
-fn to_codespan(diagnostic: &Diagnostic) -> Rendered<usize> {
+fn to_codespan(diagnostic: &Diagnostic, files: &ShownFiles) -> Rendered<usize> {
     let base = match diagnostic.severity {
         Severity::Error => Rendered::error(),
         Severity::Warning => Rendered::warning(),
+    };
+    let shown = |span: &crate::lab::Span| {
+        files.shown_offset(span.file.0, span.range.start, false)
+            ..files.shown_offset(span.file.0, span.range.end, true)
     };
     let mut labels = vec![
         Label::new(
             LabelStyle::Primary,
             diagnostic.span.file.0,
-            diagnostic.span.range.clone(),
+            shown(&diagnostic.span),
         )
-        .with_message(diagnostic.label.clone()),
+        .with_message(shorten(&diagnostic.label, LONGEST_MESSAGE)),
     ];
     for note in &diagnostic.notes {
         labels.push(
-            Label::new(
-                LabelStyle::Secondary,
-                note.span.file.0,
-                note.span.range.clone(),
-            )
-            .with_message(note.message.clone()),
+            Label::new(LabelStyle::Secondary, note.span.file.0, shown(&note.span))
+                .with_message(shorten(&note.message, LONGEST_MESSAGE)),
         );
     }
     let notes = diagnostic
         .help
         .iter()
-        .map(|help| format!("help: {help}"))
+        .map(|help| format!("help: {}", shorten(help, LONGEST_MESSAGE)))
         .collect();
-    base.with_message(diagnostic.message.clone())
+    base.with_message(shorten(&diagnostic.message, LONGEST_MESSAGE))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -116,13 +128,16 @@ pub fn json_diagnostic(sources: &Sources, diagnostic: &Diagnostic) -> JsonDiagno
     JsonDiagnostic {
         severity: diagnostic.severity,
         kind: diagnostic.kind,
-        message: diagnostic.message.clone(),
+        message: shorten(&diagnostic.message, LONGEST_MESSAGE),
         file: sources.get(diagnostic.span.file).name.clone(),
         line,
         column,
         end_line,
         end_column,
-        text: redact_passwords(sources.text(&diagnostic.span)),
+        text: shorten(
+            &redact_passwords(sources.text(&diagnostic.span)),
+            LONGEST_MESSAGE,
+        ),
         label: diagnostic.label.clone(),
         help: diagnostic.help.clone(),
     }

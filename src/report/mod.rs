@@ -8,5 +8,6 @@ pub mod gradescope;
 pub mod junit;
 pub mod plan_view;
 pub mod progress;
+mod shown_files;
 pub mod tap;
 pub mod topology;

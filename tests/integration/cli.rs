@@ -50,6 +50,68 @@ fn validate_points_at_the_line_and_exits_2() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_exits_2_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("latin1.toml");
+    std::fs::write(&file, b"[lab]\nname = \"caf\xe9\"\n").unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("latin1.toml:2:12: not UTF-8 text (byte 0xE9)"),
+        "{text}"
+    );
+    assert!(text.contains("| name = \"caf\\xE9\""), "{text}");
+    let binary = dir.path().join("binary.toml");
+    let mut bytes = b"\x7fELF\x02\x01\x01\x00\x00".to_vec();
+    bytes.extend(std::iter::repeat_n(0x90_u8, 100_000));
+    std::fs::write(&binary, bytes).unwrap();
+    let output = run(&["up", binary.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("binary.toml:1:10: not UTF-8 text (byte 0x90)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\u{7f}ELF\\u{2}\\u{1}\\u{1}\\0\\0\\x90"),
+        "{text}"
+    );
+    assert!(text.len() < 1_000, "{} bytes: {text}", text.len());
+}
+
+#[test]
+fn a_huge_line_is_shown_cut_around_the_error_and_nul_bytes_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.toml");
+    let mut text = String::from("[lab]\nname = \"");
+    text.push_str(&"a".repeat(5_000_000));
+    text.push_str("\" oops\ndescr\0iption = 1\n");
+    std::fs::write(&file, &text).unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.len() < 4_000, "{} bytes printed", err.len());
+    assert!(
+        err.contains(&format!("huge.toml:2:{}", 5_000_000 + 11)),
+        "{err}"
+    );
+    assert!(err.contains("…aaaa"), "{err}");
+    assert!(err.contains("aaaa\" oops"), "{err}");
+    assert!(err.contains("descr\\0iption = 1"), "{err}");
+    assert!(
+        !err.contains('\0'),
+        "a NUL byte reached the terminal: {err}"
+    );
+    let output = run(&["--json", "validate", file.to_str().unwrap()]);
+    assert!(
+        output.stdout.len() < 4_000,
+        "{} bytes of JSON",
+        output.stdout.len()
+    );
+}
+
+#[test]
 fn validate_json_lists_diagnostics_with_positions() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
