@@ -317,7 +317,13 @@ pub(crate) fn read_source(path: &Path) -> Result<SourceFile, Error> {
 /// Reads and validates a lab file, printing its diagnostics.
 fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
     let file = read_source(&lab_path(arg)?)?;
-    let loaded = lab::load(&file.shown, &file.text, &file.dir, &DiskFiles);
+    let mut loaded = lab::load(&file.shown, &file.text, &file.dir, &DiskFiles);
+    if let Some(lab) = &loaded.lab {
+        let is_set = |name: &str| std::env::var_os(name).is_some();
+        loaded
+            .diagnostics
+            .extend(lab::unset_secret_variables(lab, &is_set));
+    }
     Ok((loaded, file.shown))
 }
 

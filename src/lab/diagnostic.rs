@@ -50,6 +50,8 @@ pub enum DiagnosticKind {
     File,
     /// Keys that contradict each other or are missing together.
     Conflict,
+    /// An environment variable the lab reads its credentials from is not set.
+    Environment,
 }
 
 /// A secondary location with its own short message.

@@ -180,6 +180,37 @@ pub fn load_resized(
     finish(lab, diagnostics.sorted(), sources)
 }
 
+/// Warnings for the credentials' environment variables that `is_set` says are not set, each at
+/// the variable's name in the file. (A warning: the file is right; `up` and every command that
+/// logs in refuse to start without them.)
+pub fn unset_secret_variables(lab: &Lab, is_set: &dyn Fn(&str) -> bool) -> Vec<Diagnostic> {
+    lab.images
+        .iter()
+        .flat_map(|image| {
+            image
+                .secret_variables
+                .iter()
+                .filter(|variable| !is_set(&variable.name))
+                .map(|variable| {
+                    Diagnostic::warning(
+                        DiagnosticKind::Environment,
+                        variable.span.clone(),
+                        format!(
+                            "environment variable {} is not set: image `{}` reads its {} from it",
+                            variable.name, image.name, variable.holds
+                        ),
+                    )
+                    .with_label("not set in this environment")
+                    .with_help(format!(
+                        "set it before `labctl up`, e.g. `export {}=…` (labctl never prints it)",
+                        variable.name
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 fn finish(lab: Option<Lab>, diagnostics: Vec<Diagnostic>, sources: Sources) -> Loaded {
     Loaded {
         lab,

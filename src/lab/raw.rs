@@ -166,7 +166,8 @@ pub struct RawForward {
     /// `tcp` (default) or `udp`.
     #[serde(default)]
     pub proto: Option<Sp<Protocol>>,
-    /// Host address to listen on (default 127.0.0.1).
+    /// Host address to listen on (default: every address of the host, as VirtualBox does
+    /// with an empty host IP).
     #[serde(default)]
     pub host_ip: Option<Sp<String>>,
     /// Host port.

@@ -425,3 +425,31 @@ fn a_missing_appliance_stops_up_before_anything_is_created() {
         "no network either"
     );
 }
+
+#[test]
+fn an_unset_password_variable_stops_up_before_anything_is_created() {
+    let world = World::new("nopw");
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.41\" }}]\n",
+            lab_preamble("nopw").replace("LAB_PASSWORD", "LABCTL_E2E_NEVER_SET")
+        ),
+    );
+    let refused = world.labctl(&["up", "lab.toml"]);
+    refused.expect(2, "up without the password variable");
+    assert!(
+        refused
+            .all()
+            .contains("environment variable LABCTL_E2E_NEVER_SET is not set")
+            && refused.all().contains("lab.toml:7:16"),
+        "{}",
+        refused.all()
+    );
+    assert!(world.vm_names().is_empty(), "no VM");
+    assert_eq!(
+        world.vbox_ok(&["list", "hostonlyifs"]),
+        "",
+        "no network either"
+    );
+}

@@ -112,6 +112,40 @@ fn a_huge_line_is_shown_cut_around_the_error_and_nul_bytes_escaped() {
 }
 
 #[test]
+fn an_unset_credential_variable_is_a_warning_at_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("env.toml");
+    std::fs::write(
+        &file,
+        "[lab]\nname = \"env\"\n[images.base]\nova = \"b.ova\"\nuser = \"u\"\npassword_env = \"LABCTL_TEST_UNSET_PW\"\n[networks.lab]\ntype = \"hostonly\"\ncidr = \"192.168.56.0/24\"\n[vms.a]\nnics = [{ net = \"lab\", ip = \"192.168.56.10\" }]\n",
+    )
+    .unwrap();
+    let output = Command::new(labctl())
+        .args(["validate", file.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env_remove("LABCTL_TEST_UNSET_PW")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("warning: environment variable LABCTL_TEST_UNSET_PW is not set: image `base` reads its password from it"),
+        "{text}"
+    );
+    assert!(text.contains("env.toml:6:16"), "{text}");
+    assert!(stdout(&output).contains("1 warning"), "{}", stdout(&output));
+    let output = Command::new(labctl())
+        .args(["validate", file.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("LABCTL_TEST_UNSET_PW", "sekrit")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("sekrit") && !stderr(&output).contains("sekrit"));
+}
+
+#[test]
 fn validate_json_lists_diagnostics_with_positions() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");

@@ -575,3 +575,72 @@ fn absurd_sizes_are_refused_before_anything_is_made() {
         )],
     );
 }
+
+#[test]
+fn a_network_with_a_bad_cidr_is_one_error_not_a_cascade() {
+    let text = "[lab]\nname = \"t\"\n[images.base]\nova = \"b.ova\"\nuser = \"u\"\npassword = \"p\"\n[networks.lan]\ntype = \"hostonly\"\ncidr = \"192.168.56.1/24\"\n[networks.nat]\ntype = \"natnetwork\"\ncidr = \"10.0.9.0/24\"\nforwards = [{ host_port = 2201, guest_port = 22, vm = \"a\" }]\n[vms.a]\nnics = [{ net = \"lan\", ip = \"192.168.56.10\" }, { net = \"nat\", ip = \"10.0.9.10\" }]\n[vms.b]\nafter = [\"a\"]\nnics = [{ net = \"lan\", ip = \"192.168.56.11\" }]\n";
+    check(
+        "host bits set",
+        text,
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:9:8",
+            "cidr `192.168.56.1/24` has host bits set",
+        )],
+    );
+    let unparsable = text.replace("192.168.56.1/24", "192.168.56/24");
+    check(
+        "not a cidr",
+        &unparsable,
+        &MemoryFiles::default(),
+        &[(
+            DiagnosticKind::InvalidValue,
+            "lab.toml:9:8",
+            "invalid cidr `192.168.56/24`: expected an IPv4 network such as 192.168.56.0/24",
+        )],
+    );
+}
+
+#[test]
+fn a_host_port_is_forwarded_once() {
+    let nets = "\n[networks.nat]\ntype = \"natnetwork\"\ncidr = \"10.0.9.0/24\"\nforwards = [{ host_port = 2201, guest_port = 22, vm = \"a\" }, { host_port = 8080, guest_port = 80, vm = \"a\", host_ip = \"127.0.0.1\" }]\n[networks.out]\ntype = \"nat\"\n";
+    let vms = "\n[vms.a]\nnics = [{ net = \"lab\", ip = \"192.168.56.10\" }, { net = \"nat\", ip = \"10.0.9.10\" }]\n[vms.b]\nnics = [{ net = \"out\", forwards = [{ host_port = 2201, guest_port = 22 }, { host_port = 2201, guest_port = 53, proto = \"udp\" }, { host_port = 8080, guest_port = 80, host_ip = \"127.0.0.2\" }] }, { net = \"lab\", ip = \"192.168.56.11\" }]\n[vms.web]\ncount = 2\nnics = [{ net = \"out\", forwards = [{ host_port = 9000, guest_port = 80 }] }, { net = \"lab\", ip = \"192.168.56.20\" }]\n";
+    check(
+        "forward clashes",
+        &with_base(&format!("{nets}{vms}")),
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:23:50",
+                "host port 2201 (TCP) is forwarded twice: by NAT network `nat` and by vm `b`",
+            ),
+            (
+                DiagnosticKind::Conflict,
+                "lab.toml:26:50",
+                "every replica of `web` would forward host port 9000",
+            ),
+        ],
+    );
+    let same_address = with_base(&format!("{nets}{vms}"))
+        .replace("host_ip = \"127.0.0.2\"", "host_ip = \"0.0.0.0\"")
+        .replace("count = 2\n", "");
+    check(
+        "every address clashes with one address",
+        &same_address,
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:23:50",
+                "host port 2201 (TCP) is forwarded twice: by NAT network `nat` and by vm `b`",
+            ),
+            (
+                DiagnosticKind::Duplicate,
+                "lab.toml:23:143",
+                "host port 8080 (TCP) is forwarded twice: by NAT network `nat` and by vm `b`",
+            ),
+        ],
+    );
+}

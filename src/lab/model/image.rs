@@ -25,6 +25,19 @@ pub struct Image {
     pub snapshot: String,
     /// How to log in to its VMs.
     pub login: Login,
+    /// The environment variables its credentials are read from, where the file names them.
+    pub secret_variables: Vec<SecretVariable>,
     /// Where it is defined.
+    pub span: Span,
+}
+
+/// An environment variable that holds a credential (`password_env`, `key_env`).
+#[derive(Debug, Clone)]
+pub struct SecretVariable {
+    /// The variable's name.
+    pub name: String,
+    /// What it holds: `password` or `private key`.
+    pub holds: &'static str,
+    /// The variable's name in the lab file.
     pub span: Span,
 }

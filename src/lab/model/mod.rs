@@ -11,7 +11,7 @@ mod template_text;
 mod vm;
 
 pub use check::{Check, CheckKind, HeaderMatch, Identify};
-pub use image::{Image, ImageSource};
+pub use image::{Image, ImageSource, SecretVariable};
 pub use lab::Lab;
 pub use mac_address::{MacAddress, MacError};
 pub use network::{Dhcp, Network, NetworkForward, NetworkKind};

@@ -475,6 +475,9 @@ impl Validator<'_> {
         if !group.is_empty() {
             return Some(group);
         }
+        if self.broken.vms.contains(name) {
+            return None;
+        }
         let candidates: Vec<&str> = vm_names.iter().chain(groups).copied().collect();
         let help = did_you_mean(name, &candidates);
         self.error(
@@ -489,6 +492,9 @@ impl Validator<'_> {
     fn one_vm(&mut self, text: &Sp<String>, vm_names: &[&str], what: &str) -> Option<String> {
         if vm_names.contains(&text.get().as_str()) {
             return Some(text.get().clone());
+        }
+        if self.broken.vms.contains(text.get()) {
+            return None;
         }
         let help = did_you_mean(text.get(), vm_names);
         self.error(

@@ -2,7 +2,7 @@
 
 use super::{Validator, is_identifier};
 use crate::lab::diagnostic::DiagnosticKind;
-use crate::lab::model::{Image, ImageSource, Login, Password, PrivateKey};
+use crate::lab::model::{Image, ImageSource, Login, Password, PrivateKey, SecretVariable};
 use crate::lab::raw::RawLab;
 
 impl Validator<'_> {
@@ -81,6 +81,20 @@ impl Validator<'_> {
                 )
                 .set_label("labctl could not log in to its VMs");
             }
+            let secret_variables = [
+                (&raw_image.password_env, "password"),
+                (&raw_image.key_env, "private key"),
+            ]
+            .into_iter()
+            .filter_map(|(variable, holds)| {
+                let variable = variable.as_ref()?;
+                Some(SecretVariable {
+                    name: variable.get().clone(),
+                    holds,
+                    span: self.span(variable.range()),
+                })
+            })
+            .collect();
             let Some(source) = source else { continue };
             images.push(Image {
                 name,
@@ -95,6 +109,7 @@ impl Validator<'_> {
                     key: private_key,
                     port: raw_image.ssh_port.as_ref().map_or(22, |port| *port.get()),
                 },
+                secret_variables,
                 span: self.span(key.range()),
             });
         }

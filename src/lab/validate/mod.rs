@@ -8,6 +8,7 @@ mod check;
 mod cycle;
 mod image;
 mod network;
+mod ports;
 mod step;
 mod vm;
 
@@ -44,6 +45,18 @@ pub(crate) struct Validator<'a> {
     pub(crate) named_steps: IndexMap<String, &'a Sp<RawStep>>,
     pub(crate) step_cache: HashMap<String, Option<Step>>,
     pub(crate) after_spans: HashMap<(String, String), Range<usize>>,
+    /// Networks and VMs the file declares but that were left out for errors of their own
+    /// (already reported): references to them are not reported again as unknown.
+    pub(crate) broken: Broken,
+}
+
+/// Names declared in the file whose validation failed.
+#[derive(Debug, Default)]
+pub(crate) struct Broken {
+    /// Network keys.
+    pub(crate) networks: std::collections::HashSet<String>,
+    /// VM names, replica names and replica groups.
+    pub(crate) vms: std::collections::HashSet<String>,
 }
 
 /// Validates a parsed lab file. `dir` is the lab file's folder.
@@ -62,6 +75,7 @@ pub fn validate(
         named_steps: IndexMap::new(),
         step_cache: HashMap::new(),
         after_spans: HashMap::new(),
+        broken: Broken::default(),
     };
     let lab = validator.lab(raw);
     let diagnostics = std::mem::take(&mut validator.diagnostics);
@@ -127,6 +141,7 @@ pub fn validate_extras(
         named_steps: IndexMap::new(),
         step_cache: HashMap::new(),
         after_spans: HashMap::new(),
+        broken: Broken::default(),
     };
     let checks = validator.checks(raw_checks, &lab.vms, &lab.networks);
     let steps = validator.steps(raw_steps);
@@ -231,6 +246,7 @@ impl<'a> Validator<'a> {
         let mut networks = self.networks(raw, &name);
         let vms = self.vms(raw, &images, &networks, &vm_prefix);
         self.network_forwards(raw, &mut networks, &vms);
+        self.forward_clashes(raw);
         self.cycles(&vms);
         self.unused_steps(raw, &vms);
         let checks = self.checks(&raw.checks, &vms, &networks);

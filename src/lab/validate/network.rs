@@ -44,6 +44,7 @@ impl Validator<'_> {
             }
             let raw_network = network.get();
             let Some(kind) = self.network_kind(&name, raw_network, lab_name) else {
+                self.broken.networks.insert(name);
                 continue;
             };
             let identity = match &kind {
@@ -243,7 +244,10 @@ impl Validator<'_> {
                 format!("cidr `{cidr}` has host bits set"),
             )
             .set_label(format!("did you mean `{}`?", cidr.trunc()))
-            .set_help(Some(format!("did you mean `{}`?", cidr.trunc())));
+            .set_help(Some(format!(
+                "a `cidr` names the network by its first address; the host's own address on it is `host = \"{}\"`",
+                cidr.addr()
+            )));
             return None;
         }
         if cidr.prefix_len() > 30 {
@@ -432,6 +436,9 @@ impl Validator<'_> {
                     continue;
                 };
                 let Some(vm) = vms.iter().find(|vm| &vm.name == vm_name.get()) else {
+                    if self.broken.vms.contains(vm_name.get()) {
+                        continue;
+                    }
                     let names: Vec<&str> = vms.iter().map(|vm| vm.name.as_str()).collect();
                     let help = crate::lab::suggest::did_you_mean(vm_name.get(), &names);
                     self.error(

@@ -229,6 +229,8 @@ impl Validator<'_> {
                     other => other.clone(),
                 };
                 let Some(ssh) = for_replica(&ssh) else {
+                    self.broken.vms.insert(name);
+                    self.broken.vms.insert(group.clone());
                     continue;
                 };
                 let bootstrap = for_replica(&bootstrap);
@@ -327,6 +329,9 @@ impl Validator<'_> {
                 .iter()
                 .find(|network| &network.name == nic.net.get())
             else {
+                if self.broken.networks.contains(nic.net.get()) {
+                    continue;
+                }
                 let help = did_you_mean(nic.net.get(), &network_names);
                 self.error(
                     DiagnosticKind::UnknownReference,
@@ -524,11 +529,19 @@ impl Validator<'_> {
                 _ => None,
             }
         };
+        let on_broken_network = vm
+            .nics
+            .iter()
+            .flatten()
+            .any(|nic| self.broken.networks.contains(nic.get().net.get()));
         if let Some(wanted) = &vm.ssh_net {
             let Some(pattern) = patterns
                 .iter()
                 .find(|pattern| &pattern.network == wanted.get())
             else {
+                if on_broken_network {
+                    return None;
+                }
                 let attached: Vec<&str> = patterns
                     .iter()
                     .map(|pattern| pattern.network.as_str())
@@ -572,7 +585,10 @@ impl Validator<'_> {
             .chain(host_only)
             .chain(nat)
             .find_map(route_for);
-        if route.is_none() && (vm.nics.as_ref().is_none_or(Vec::is_empty) || !patterns.is_empty()) {
+        if route.is_none()
+            && !on_broken_network
+            && (vm.nics.as_ref().is_none_or(Vec::is_empty) || !patterns.is_empty())
+        {
             self.error(
                 DiagnosticKind::Conflict,
                 key,
@@ -677,7 +693,7 @@ impl Validator<'_> {
                 );
             } else if vm_names.contains(name) {
                 after.push((name.clone(), dependency.range()));
-            } else {
+            } else if !self.broken.vms.contains(name) {
                 let candidates: Vec<&String> = vm_names.iter().chain(groups).collect();
                 let help = did_you_mean(name, candidates);
                 self.error(

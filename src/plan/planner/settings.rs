@@ -51,6 +51,12 @@ pub(super) fn used_host_ports(lab: &Lab, inventory: &Inventory) -> BTreeSet<u16>
                     .and_then(|port| port.parse::<u16>().ok())
             }),
     );
+    ports.extend(lab.networks.iter().flat_map(|network| match &network.kind {
+        crate::lab::model::NetworkKind::NatNetwork { forwards, .. } => {
+            forwards.iter().map(|forward| forward.host_port).collect()
+        }
+        _ => Vec::new(),
+    }));
     ports.extend(lab.vms.iter().flat_map(|vm| {
         vm.nics
             .iter()
