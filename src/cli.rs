@@ -264,6 +264,10 @@ pub enum SnapshotCommand {
 pub enum Command {
     /// Check a lab file and report every problem with its location.
     Validate(LabArg),
+    /// Check what `up` needs from this host before anything is created: VBoxManage and its
+    /// version, memory for the lab's VMs, the host-only address rule (/etc/vbox/networks.conf),
+    /// appliances and credentials. Exit 0 when ready, 1 when something must be fixed first.
+    Doctor(LabArg),
     /// Show what `up` would do, in order, with what can run in parallel and why.
     Plan {
         /// The lab.

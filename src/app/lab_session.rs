@@ -289,7 +289,7 @@ impl LabSession {
 }
 
 /// `~/x` → `$HOME/x`.
-fn expand_home(path: &std::path::Path) -> PathBuf {
+pub(crate) fn expand_home(path: &std::path::Path) -> PathBuf {
     match path.strip_prefix("~") {
         Ok(rest) => std::env::var_os("HOME")
             .map(PathBuf::from)

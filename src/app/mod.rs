@@ -4,6 +4,7 @@
 
 mod clone;
 mod destroy;
+mod doctor;
 mod exec;
 mod halt;
 mod lab_session;
@@ -131,6 +132,7 @@ impl Ui {
 fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
     match &cli.command {
         Command::Validate(lab) => validate(ui, lab),
+        Command::Doctor(lab) => doctor::doctor(ui, lab),
         Command::Plan { lab, offline } => plan(ui, lab, *offline),
         Command::Graph { lab, format } => graph(ui, lab, *format),
         Command::Up(args) => up::up(ui, args),

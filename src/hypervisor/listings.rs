@@ -95,11 +95,35 @@ pub fn parse_host_only_networks(text: &str) -> Vec<ObservedHostOnly> {
         .collect()
 }
 
-/// `list hostinfo`: the host's operating system (`Operating system: Darwin`).
-pub fn parse_host_os(text: &str) -> Option<String> {
-    text.lines()
-        .find_map(|line| line.strip_prefix("Operating system:"))
-        .map(|os| os.trim().to_string())
+/// What `list hostinfo` says of the host (VBoxManageList.cpp, `listHostInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostInfo {
+    /// `Operating system:` (`Linux`, `Darwin`, `Windows`).
+    pub os: Option<String>,
+    /// `Operating system version:`.
+    pub os_version: Option<String>,
+    /// `Memory size:` in MB.
+    pub memory_mb: Option<u64>,
+    /// `Memory available:` in MB.
+    pub available_mb: Option<u64>,
+}
+
+/// `list hostinfo`.
+pub fn parse_host_info(text: &str) -> HostInfo {
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key))
+            .map(|value| value.trim().to_string())
+    };
+    let megabytes = |key: &str| {
+        value(key).and_then(|value| value.trim_end_matches("MByte").trim().parse().ok())
+    };
+    HostInfo {
+        os: value("Operating system:"),
+        os_version: value("Operating system version:"),
+        memory_mb: megabytes("Memory size:"),
+        available_mb: megabytes("Memory available:"),
+    }
 }
 
 /// `list natnets` (6.1: `NetworkName:`/`DHCP Enabled:`; 7.x: `Name:`/`DHCP Server:`).
@@ -218,9 +242,14 @@ mod tests {
         );
         assert_eq!(found[0].name, "vagrantnet-vbox1");
         assert_eq!(found[0].ip, Some(Ipv4Addr::new(192, 168, 61, 1)));
+        let info = parse_host_info(
+            "Host Information:\n\nProcessor count: 2\nMemory size: 24031 MByte\nMemory available: 21870 MByte\nOperating system: Darwin\nOperating system version: 23.6.0\n",
+        );
+        assert_eq!(info.os.as_deref(), Some("Darwin"));
+        assert_eq!(info.os_version.as_deref(), Some("23.6.0"));
         assert_eq!(
-            parse_host_os("Host Information:\n\nOperating system: Darwin\n").as_deref(),
-            Some("Darwin")
+            (info.memory_mb, info.available_mb),
+            (Some(24031), Some(21870))
         );
     }
 

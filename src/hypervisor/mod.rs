@@ -2,6 +2,7 @@
 //! what it has (the inventory) and changing it.
 
 pub mod command_runner;
+pub mod host_only_rule;
 pub mod inflight;
 pub mod inventory;
 pub mod listings;

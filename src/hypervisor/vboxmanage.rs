@@ -128,7 +128,7 @@ impl VBoxManage {
                 &["list".to_string(), "hostinfo".to_string()],
                 DEFAULT_TIMEOUT,
             )?;
-            match listings::parse_host_os(&info.stdout).as_deref() {
+            match listings::parse_host_info(&info.stdout).os.as_deref() {
                 Some("Darwin") => HostOnlyFlavor::Networks,
                 _ => HostOnlyFlavor::Interfaces,
             }
@@ -176,6 +176,13 @@ impl VBoxManage {
     }
 
     // --- reading -------------------------------------------------------------------------
+
+    /// What VirtualBox says of its host: operating system and memory.
+    pub fn host_info(&self) -> Result<listings::HostInfo, VBoxError> {
+        Ok(listings::parse_host_info(
+            &self.run(&["list", "hostinfo"])?.stdout,
+        ))
+    }
 
     /// Every registered VM as (name, UUID).
     pub fn list_vms(&self) -> Result<Vec<(String, String)>, VBoxError> {

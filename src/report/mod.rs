@@ -3,6 +3,7 @@
 
 pub mod check_report;
 pub mod diagnostics;
+pub mod doctor_view;
 pub mod github;
 pub mod gradescope;
 pub mod junit;

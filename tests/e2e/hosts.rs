@@ -111,3 +111,104 @@ fn on_windows_host_only_adapters_have_windows_names() {
         .expect(0, "destroy");
     assert_eq!(world.vbox_ok(&["list", "hostonlyifs"]), "");
 }
+
+/// A lab this host cannot bring up: a host-only network outside VirtualBox's allowed range, more
+/// memory than the host has free, a missing appliance.
+fn unready_lab(tag: &str) -> String {
+    format!(
+        "{}\n[networks.far]\ntype = \"hostonly\"\ncidr = \"10.10.0.0/24\"\n\n[images.other]\nova = \"missing.ova\"\nuser = \"u\"\npassword = \"p\"\n\n[vms.a]\nimage = \"base\"\nmemory = 100000000\nnics = [{{ net = \"lab\", ip = \"192.168.56.42\" }}, {{ net = \"far\", ip = \"10.10.0.42\" }}]\n\n[vms.b]\nimage = \"other\"\nnics = [{{ net = \"lab\", ip = \"192.168.56.43\" }}]\n",
+        lab_preamble(tag)
+    )
+}
+
+#[test]
+fn doctor_says_what_up_needs_before_anything_is_created() {
+    let world = World::new("doc");
+    world.write("lab.toml", &unready_lab("doc"));
+    let found = world.labctl(&["doctor", "lab.toml"]);
+    found.expect(1, "doctor on a lab this host cannot bring up");
+    let text = &found.stdout;
+    for expected in [
+        "ok    VirtualBox   7.",
+        "FAIL  memory",
+        "MB available; the lab's 2 VMs to start need 100000512 MB",
+        "ok    network lab  192.168.56.0/24: host address 192.168.56.1 allowed by VirtualBox's default range 192.168.56.0/21",
+        "FAIL  network far  10.10.0.0/24: VirtualBox will refuse host address 10.10.0.1",
+        "help: add the line `* 10.10.0.0/24` to /etc/vbox/networks.conf",
+        "ok    image base   appliance",
+        "ok    image base   password from environment variable LAB_PASSWORD (set)",
+        "FAIL  image other  appliance ",
+        "missing.ova: No such file or directory",
+        "3 problems found: `labctl up` would fail; fix them first",
+    ] {
+        assert!(
+            text.contains(expected),
+            "`{expected}` missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains(crate::world::PASSWORD), "{text}");
+    assert!(world.vm_names().is_empty(), "doctor created a VM");
+    assert_eq!(world.vbox_ok(&["list", "hostonlyifs"]), "", "or a network");
+
+    let json = world.labctl(&["--json", "doctor", "lab.toml"]);
+    json.expect(1, "doctor --json");
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(value["ready"], false);
+    let problems: Vec<&str> = value["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["status"] == "problem")
+        .map(|finding| finding["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(problems, ["memory", "network far", "image other"]);
+
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.42\" }}]\n",
+            lab_preamble("doc")
+        ),
+    );
+    let ready = world.labctl(&["doctor", "lab.toml"]);
+    ready.expect(0, "doctor on a lab this host can bring up");
+    assert!(
+        ready
+            .stdout
+            .contains("ready: `labctl up` has what it needs"),
+        "{}",
+        ready.stdout
+    );
+    world.labctl(&["up", "lab.toml"]).expect(0, "up");
+    let after = world.labctl(&["doctor", "lab.toml"]);
+    after.expect(0, "doctor on a running lab");
+    assert!(
+        after.stdout.contains("the lab's VMs run already")
+            && after
+                .stdout
+                .contains("192.168.56.0/24: the host already has 192.168.56.1 on it")
+            && after
+                .stdout
+                .contains("VM `doc-master-base` is in VirtualBox"),
+        "{}",
+        after.stdout
+    );
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+}
+
+#[test]
+fn doctor_knows_windows_does_not_restrict_host_only_addresses() {
+    let world = World::on_host("docwin", "windows");
+    world.write("lab.toml", &unready_lab("docwin"));
+    let found = world.labctl(&["doctor", "lab.toml"]);
+    found.expect(1, "doctor on Windows");
+    assert!(
+        found.stdout.contains(
+            "ok    network far  10.10.0.0/24: Windows does not restrict host-only addresses"
+        ),
+        "{}",
+        found.stdout
+    );
+}

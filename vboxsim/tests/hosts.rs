@@ -114,10 +114,18 @@ fn linux_has_no_host_only_networks() {
         "{}",
         r.stderr
     );
+    let info = sim.ok(&["list", "hostinfo"]).stdout;
+    assert!(info.contains("\nOperating system: Linux\n"), "{info}");
+    let available = info
+        .lines()
+        .find_map(|line| line.strip_prefix("Memory available: "))
+        .and_then(|rest| rest.strip_suffix(" MByte"))
+        .and_then(|megabytes| megabytes.parse::<u64>().ok());
+    assert!(available.is_some_and(|megabytes| megabytes > 0), "{info}");
     assert!(
-        sim.ok(&["list", "hostinfo"])
-            .stdout
-            .contains("\nOperating system: Linux\n")
+        info.find("Memory size: ") < info.find("Memory available: ")
+            && info.find("Memory available: ") < info.find("Operating system: "),
+        "listHostInfo's order: {info}"
     );
 }
 

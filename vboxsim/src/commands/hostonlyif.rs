@@ -230,7 +230,12 @@ fn ipconfig(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
         if ctx.emu.restricts_hostonly_ranges()
             && ctx.read()?.host().restricts_host_only_ranges()
-            && !allowed(parsed.unwrap_or(Ipv4Addr::UNSPECIFIED))
+            && !allowed(
+                parsed.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                mask.as_deref()
+                    .and_then(|mask| mask.parse::<Ipv4Addr>().ok())
+                    .map_or(24, |mask| u32::from(mask).leading_ones()),
+            )
         {
             return Err(VBoxError::Bare {
                 code: vbox_error::E_ACCESSDENIED,
@@ -260,29 +265,40 @@ fn ipconfig(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     ctx.sync_networks()
 }
 
-/// 192.168.56.0/21, plus the ranges of `networks.conf` (`VBOXSIM_NETWORKS_CONF`, else
-/// `/etc/vbox/networks.conf`): lines starting with `*`, then space-separated CIDRs.
-pub fn allowed(ip: Ipv4Addr) -> bool {
-    let mut ranges = vec![(Ipv4Addr::new(192, 168, 56, 0), 21u32)];
+/// Whether VBoxNetAdpCtl lets a host-only interface have `ip` with a `prefix`-bit mask
+/// (VBoxNetAdpCtl.cpp, `GlobalNetworkPermissionsConfig::forbids`, 6.1.28+): without a
+/// `networks.conf` (`VBOXSIM_NETWORKS_CONF`, else `/etc/vbox/networks.conf`) only
+/// 192.168.56.0/21; with one, only the ranges of its lines whose first token is `*` (192.168.56.0/21
+/// is then allowed only if listed). An address matches a range when its own prefix is at least
+/// the range's (`m_prefix >= allowedPrefix`: 192.168.56.1/16 is refused by the default /21)
+/// and its network bits agree; tokens that are not networks are skipped (VirtualBox warns).
+pub fn allowed(ip: Ipv4Addr, prefix: u32) -> bool {
     let path =
         std::env::var("VBOXSIM_NETWORKS_CONF").unwrap_or_else(|_| "/etc/vbox/networks.conf".into());
-    if let Ok(text) = std::fs::read_to_string(path) {
-        for line in text.lines() {
-            let Some(rest) = line.trim().strip_prefix('*') else {
-                continue;
-            };
-            for cidr in rest.split('#').next().unwrap_or("").split_whitespace() {
-                if let Some((net, len)) = cidr.split_once('/')
-                    && let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>())
-                {
-                    ranges.push((net, len));
-                }
-            }
-        }
-    }
+    allowed_by(std::fs::read_to_string(path).ok().as_deref(), ip, prefix)
+}
+
+/// [`allowed`] for the text of `networks.conf`, `None` when there is no such file.
+fn allowed_by(conf: Option<&str>, ip: Ipv4Addr, prefix: u32) -> bool {
+    let ranges: Vec<(Ipv4Addr, u32)> = match conf {
+        None => vec![(Ipv4Addr::new(192, 168, 56, 1), 21)],
+        Some(text) => text
+            .lines()
+            .filter_map(|line| {
+                let mut tokens = line.split([' ', '\t']).filter(|token| !token.is_empty());
+                (tokens.next() == Some("*")).then_some(tokens)
+            })
+            .flatten()
+            .filter_map(|token| {
+                let (net, len) = token.split_once('/')?;
+                let len: u32 = len.parse().ok().filter(|len| *len <= 32)?;
+                Some((net.parse::<Ipv4Addr>().ok()?, len))
+            })
+            .collect(),
+    };
     ranges.iter().any(|(net, len)| {
         let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
-        (u32::from(ip) & mask) == (u32::from(*net) & mask)
+        prefix >= *len && (u32::from(ip) & mask) == (u32::from(*net) & mask)
     })
 }
 
@@ -291,12 +307,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_allowed_range() {
-        assert!(allowed(Ipv4Addr::new(192, 168, 56, 1)));
-        assert!(allowed(Ipv4Addr::new(192, 168, 63, 1)));
+    fn networks_conf_rules_as_vboxnetadpctl_applies_them() {
+        let missing = None;
+        let listed =
+            Some("# comment\n* 10.0.0.0/8 bogus\n*192.168.0.0/16\n  * 172.16.0.0/12 # end\n");
+        let check = |conf: Option<&str>, ip: [u8; 4], prefix: u32| {
+            allowed_by(conf, Ipv4Addr::from(ip), prefix)
+        };
+        assert!(check(missing, [192, 168, 56, 1], 24));
+        assert!(check(missing, [192, 168, 63, 1], 24));
+        assert!(!check(missing, [192, 168, 64, 1], 24));
         assert!(
-            !allowed(Ipv4Addr::new(192, 168, 64, 1))
-                || std::path::Path::new("/etc/vbox/networks.conf").exists()
+            !check(missing, [192, 168, 56, 1], 16),
+            "a /16 mask is wider than /21"
+        );
+        assert!(check(listed, [10, 9, 0, 1], 24));
+        assert!(check(listed, [172, 20, 0, 1], 24), "`*` may follow spaces");
+        assert!(
+            !check(listed, [192, 168, 56, 1], 24),
+            "the default is gone once the file exists"
+        );
+        assert!(
+            !check(listed, [192, 168, 1, 1], 24),
+            "`*` must be a token of its own"
         );
     }
 }

@@ -70,13 +70,32 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
 }
 
 /// `list hostinfo` (VBoxManageList.cpp, `listHostInfo`): the lines a client reads; processor
-/// details are this machine's count only.
+/// details are this machine's count only. Memory is this machine's: `Memory size` is
+/// RTSystemQueryTotalRam (MemTotal), `Memory available` RTSystemQueryAvailableRam, read here as
+/// /proc/meminfo's MemAvailable (guess: IPRT's exact formula for Linux not checked), in MByte.
 fn hostinfo(state: &State) -> String {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let now = crate::model::ids::iso_ms(crate::model::ids::now_ns());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let megabytes = |key: &str| {
+        meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kilobytes| kilobytes / 1024)
+    };
     format!(
         "Host Information:\n\nHost time: {now}\nProcessor online count: {cpus}\nProcessor count: {cpus}\n\
+         Memory size: {} MByte\nMemory available: {} MByte\n\
          Operating system: {}\nOperating system version: {}\n",
+        megabytes("MemTotal:"),
+        megabytes("MemAvailable:"),
         state.host().os_name(),
         match state.host() {
             crate::model::host::Host::Linux => "6.1.0",
