@@ -153,7 +153,7 @@ impl LabSession {
                     return Err(Error::Refused(format!(
                         "`{}` is {}: run `labctl up`",
                         vm.name,
-                        observed.state.as_str()
+                        observed.state.words()
                     )));
                 }
                 Some(_) => {}
@@ -253,6 +253,7 @@ impl LabSession {
             host_keys: self.state.host_keys(),
             cancel,
             wait_limit,
+            stopped: HashMap::new(),
         })
     }
 

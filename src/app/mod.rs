@@ -192,12 +192,21 @@ fn dispatch(cli: &Cli, ui: &Ui) -> Result<u8, Error> {
     }
 }
 
-/// Set by Ctrl-C (and SIGTERM): running actions finish, no new one starts, exit code 130.
+/// Set by Ctrl-C (and SIGTERM): running actions finish, no new one starts, exit code 130. A
+/// second Ctrl-C leaves at once: the VBoxManage calls still running are in process groups of
+/// their own, so they go on, recorded in `.labctl/`, and the next run waits for them.
 pub(crate) fn cancel_flag() -> &'static AtomicBool {
     static CANCEL: AtomicBool = AtomicBool::new(false);
     static HANDLER: Once = Once::new();
     HANDLER.call_once(|| {
-        let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::SeqCst));
+        let _ = ctrlc::set_handler(|| {
+            if CANCEL.swap(true, Ordering::SeqCst) {
+                let _ = std::io::stderr().write_all(
+                    b"interrupted again: leaving now; what still runs in VirtualBox goes on, and the next `labctl up` waits for it\n",
+                );
+                std::process::exit(i32::from(exit_code::INTERRUPTED));
+            }
+        });
     });
     &CANCEL
 }

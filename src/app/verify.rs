@@ -142,7 +142,18 @@ pub(crate) fn run_checks(
     session.require_created(&inventory, &vms, false)?;
     let context = RuntimeContext::from_inventory(&session.lab, &inventory);
     let connector = crate::remote::Ssh2Connector;
-    let guests = session.guest_access(&connector, context, cancel, Duration::from_secs(30))?;
+    let mut guests = session.guest_access(&connector, context, cancel, Duration::from_secs(30))?;
+    // Checks that reach a stopped VM fail at once, saying so, rather than after an SSH wait.
+    guests.stopped = vms
+        .iter()
+        .filter_map(|vm| {
+            let observed = inventory.vm_named(&vm.vbox_name)?;
+            observed
+                .state
+                .is_stopped()
+                .then(|| (vm.name.clone(), observed.state.words().to_string()))
+        })
+        .collect();
     let verifier = Verifier {
         lab: &session.lab,
         guests: &guests,

@@ -12,6 +12,9 @@ pub enum Outcome {
     Failed(String),
     /// It did not run, with why (a dependency failed, the run was interrupted).
     Skipped(String),
+    /// It was running when the run was interrupted (Ctrl-C) and stopped where it was, with
+    /// where (an SSH wait, between two steps); the next run picks it up.
+    Interrupted(String),
 }
 
 /// One thing that happened during a run.
@@ -87,6 +90,12 @@ pub enum Event {
         /// How long it took.
         seconds: f64,
     },
+    /// Ctrl-C: no action starts any more; these, already running, go on until they finish
+    /// (VirtualBox calls are never cut in the middle).
+    Stopping {
+        /// What runs, as `#N description`.
+        waiting_for: Vec<String>,
+    },
     /// Something the user should know (a VM powered off to apply changes, a takeover…).
     Note {
         /// The VM, if it is about one.
@@ -102,6 +111,8 @@ pub enum Event {
         failed: usize,
         /// Actions skipped.
         skipped: usize,
+        /// Actions stopped where they were by the interruption.
+        stopped: usize,
         /// True when interrupted.
         interrupted: bool,
         /// Wall time.

@@ -3,9 +3,9 @@
 //! everything not yet started); an interruption stops starting new actions.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::event::{Event, Outcome};
 use crate::plan::{Plan, PlannedAction};
@@ -13,7 +13,23 @@ use crate::plan::{Plan, PlannedAction};
 /// Does one action. The real one drives VirtualBox and SSH; tests use fakes.
 pub trait ActionRunner: Sync {
     /// Runs the action; `emit` reports progress inside it (steps, notes).
-    fn run(&self, action: &PlannedAction, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String>;
+    fn run(&self, action: &PlannedAction, emit: &(dyn Fn(Event) + Sync))
+    -> Result<(), ActionError>;
+}
+
+/// Why an action did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    /// It failed.
+    Failed(String),
+    /// It stopped because the run was interrupted, where it was.
+    Interrupted(String),
+}
+
+impl From<String> for ActionError {
+    fn from(why: String) -> Self {
+        Self::Failed(why)
+    }
 }
 
 /// How to run.
@@ -63,7 +79,11 @@ struct Shared {
     remaining: Vec<usize>,
     ready: BTreeSet<usize>,
     running: usize,
+    /// What runs now, by plan index.
+    now: BTreeSet<usize>,
     stop: Option<String>,
+    /// Whether the interruption was announced (once, by whoever sees it first).
+    announced: bool,
 }
 
 /// Runs `plan` with `runner`, reporting through `emit`.
@@ -96,8 +116,11 @@ pub fn execute(
             .map(|action| action.id.0)
             .collect(),
         running: 0,
+        now: BTreeSet::new(),
         stop: None,
+        announced: false,
     });
+    let workers_left = AtomicUsize::new(0);
     let wake = Condvar::new();
     let jobs = options.jobs.max(1).min(count.max(1));
 
@@ -117,15 +140,45 @@ pub fn execute(
         }
     };
 
+    // On Ctrl-C: no new action, and say once what the run still waits for.
+    let interrupt = |state: &mut Shared| {
+        if state.stop.is_none() {
+            state.stop = Some("interrupted".to_string());
+        }
+        if !state.announced {
+            state.announced = true;
+            emit(Event::Stopping {
+                waiting_for: state
+                    .now
+                    .iter()
+                    .map(|&index| format!("#{} {}", index + 1, plan.actions[index].action))
+                    .collect(),
+            });
+        }
+    };
+
     std::thread::scope(|scope| {
+        workers_left.store(jobs, Ordering::SeqCst);
+        // Notices Ctrl-C while every worker is busy or idle, at once: announces it and wakes
+        // idle workers so that what was ready is reported as skipped.
+        scope.spawn(|| {
+            while workers_left.load(Ordering::SeqCst) > 0 {
+                if cancel.load(Ordering::SeqCst) {
+                    interrupt(&mut shared.lock().expect("executor state"));
+                    wake.notify_all();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
         for _ in 0..jobs {
             scope.spawn(|| {
                 loop {
                     let next = {
                         let mut state = shared.lock().expect("executor state");
                         loop {
-                            if state.stop.is_none() && cancel.load(Ordering::SeqCst) {
-                                state.stop = Some("interrupted".to_string());
+                            if cancel.load(Ordering::SeqCst) {
+                                interrupt(&mut state);
                             }
                             if let Some(why) = state.stop.clone() {
                                 let ready: Vec<usize> = state.ready.iter().copied().collect();
@@ -137,6 +190,7 @@ pub fn execute(
                                 state.ready.remove(&index);
                                 state.status[index] = Status::Running;
                                 state.running += 1;
+                                state.now.insert(index);
                                 break Some(index);
                             }
                             if state.running == 0 {
@@ -146,6 +200,7 @@ pub fn execute(
                         }
                     };
                     let Some(index) = next else {
+                        workers_left.fetch_sub(1, Ordering::SeqCst);
                         wake.notify_all();
                         return;
                     };
@@ -162,7 +217,8 @@ pub fn execute(
                     let began = Instant::now();
                     let outcome = match runner.run(action, emit) {
                         Ok(()) => Outcome::Done,
-                        Err(error) => Outcome::Failed(error),
+                        Err(ActionError::Failed(why)) => Outcome::Failed(why),
+                        Err(ActionError::Interrupted(why)) => Outcome::Interrupted(why),
                     };
                     emit(Event::ActionFinished {
                         id: index + 1,
@@ -174,10 +230,14 @@ pub fn execute(
                     });
                     let mut state = shared.lock().expect("executor state");
                     state.running -= 1;
+                    state.now.remove(&index);
                     let failed = outcome != Outcome::Done;
+                    let why = match outcome {
+                        Outcome::Interrupted(_) => "interrupted".to_string(),
+                        _ => format!("#{} failed", index + 1),
+                    };
                     state.status[index] = Status::Finished(outcome);
                     if failed {
-                        let why = format!("#{} failed", index + 1);
                         let mut queue = dependents[index].clone();
                         while let Some(dependent) = queue.pop() {
                             if state.status[dependent] == Status::Waiting {
@@ -233,6 +293,7 @@ pub fn execute(
         done: summary.count(|outcome| *outcome == Outcome::Done),
         failed: summary.count(|outcome| matches!(outcome, Outcome::Failed(_))),
         skipped: summary.count(|outcome| matches!(outcome, Outcome::Skipped(_))),
+        stopped: summary.count(|outcome| matches!(outcome, Outcome::Interrupted(_))),
         interrupted,
         seconds: started.elapsed().as_secs_f64(),
     });
@@ -259,14 +320,18 @@ mod tests {
     }
 
     impl ActionRunner for Recorder {
-        fn run(&self, action: &PlannedAction, _: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
+        fn run(
+            &self,
+            action: &PlannedAction,
+            _: &(dyn Fn(Event) + Sync),
+        ) -> Result<(), ActionError> {
             let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
             self.peak.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(30));
             self.order.lock().unwrap().push(action.id.0);
             self.running.fetch_sub(1, Ordering::SeqCst);
             if Some(action.id.0) == self.fail {
-                Err("boom".into())
+                Err(ActionError::Failed("boom".into()))
             } else {
                 Ok(())
             }
@@ -396,5 +461,85 @@ mod tests {
                 .all(|o| matches!(o, Outcome::Skipped(why) if why == "interrupted"))
         );
         let _ = ActionId(0);
+    }
+
+    /// Waits (the first action) until Ctrl-C has been announced, then stops where it is.
+    struct Waiter<'a> {
+        announced: &'a AtomicBool,
+    }
+
+    impl ActionRunner for Waiter<'_> {
+        fn run(
+            &self,
+            action: &PlannedAction,
+            _: &(dyn Fn(Event) + Sync),
+        ) -> Result<(), ActionError> {
+            if action.id.0 != 0 {
+                return Ok(());
+            }
+            while !self.announced.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(ActionError::Interrupted("waiting".into()))
+        }
+    }
+
+    #[test]
+    fn ctrl_c_names_what_runs_and_an_interrupted_action_is_no_failure() {
+        let plan = diamond();
+        let cancel = AtomicBool::new(false);
+        let announced = AtomicBool::new(false);
+        let events = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                cancel.store(true, Ordering::SeqCst);
+            });
+            let summary = execute(
+                &plan,
+                &Waiter {
+                    announced: &announced,
+                },
+                ExecOptions {
+                    jobs: 2,
+                    fail_fast: false,
+                },
+                &cancel,
+                &|event| {
+                    if matches!(event, Event::Stopping { .. }) {
+                        announced.store(true, Ordering::SeqCst);
+                    }
+                    events.lock().unwrap().push(event);
+                },
+            );
+            assert!(summary.interrupted);
+            assert_eq!(summary.outcomes[0], Outcome::Interrupted("waiting".into()));
+            assert_eq!(
+                summary.count(|outcome| matches!(outcome, Outcome::Failed(_))),
+                0
+            );
+        });
+        let events = events.into_inner().unwrap();
+        let stopping: Vec<&Vec<String>> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Stopping { waiting_for } => Some(waiting_for),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stopping.len(), 1, "{events:?}");
+        assert_eq!(stopping[0].len(), 1, "{events:?}");
+        assert!(stopping[0][0].starts_with("#1 "), "{events:?}");
+        assert!(
+            matches!(
+                events.last(),
+                Some(Event::Finished {
+                    stopped: 1,
+                    failed: 0,
+                    ..
+                })
+            ),
+            "{events:?}"
+        );
     }
 }

@@ -140,6 +140,9 @@ pub struct GuestAccess<'a> {
     pub cancel: &'a AtomicBool,
     /// How long to keep trying to connect (shown in messages).
     pub wait_limit: Duration,
+    /// VMs known to be stopped, with their state in words: reaching them fails at once instead
+    /// of waiting for SSH (commands that start no VM fill it from the inventory they read).
+    pub stopped: HashMap<String, String>,
 }
 
 fn vbox(error: crate::hypervisor::VBoxError) -> String {
@@ -277,6 +280,9 @@ impl GuestAccess<'_> {
                 "`{}` is not created (VirtualBox has no VM `{}` of lab `{}`): run `labctl up`",
                 vm.name, vm.vbox_name, self.lab.name
             ));
+        }
+        if let Some(state) = self.stopped.get(&vm.name) {
+            return Err(format!("`{}` is {state}: run `labctl up`", vm.name));
         }
         let mut pause = Duration::from_millis(200);
         let mut last_error;

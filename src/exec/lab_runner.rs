@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::event::{Event, Outcome};
-use super::executor::ActionRunner;
+use super::executor::{ActionError, ActionRunner};
 use super::guest_access::GuestAccess;
 use crate::hypervisor::inventory::NETWORK_OWNER_PREFIX;
 use crate::hypervisor::vboxmanage::{
@@ -357,7 +357,30 @@ impl LabRunner<'_> {
 }
 
 impl ActionRunner for LabRunner<'_> {
-    fn run(&self, planned: &PlannedAction, emit: &(dyn Fn(Event) + Sync)) -> Result<(), String> {
+    fn run(
+        &self,
+        planned: &PlannedAction,
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), ActionError> {
+        self.perform(planned, emit).map_err(|why| {
+            // The waits and step loops end with "interrupted" when Ctrl-C stops them.
+            match why.strip_suffix("interrupted") {
+                Some(context) if self.cancel.load(Ordering::SeqCst) => {
+                    ActionError::Interrupted(context.trim_end_matches([':', ' ']).to_string())
+                }
+                _ => ActionError::Failed(why),
+            }
+        })
+    }
+}
+
+impl LabRunner<'_> {
+    /// Does one action (`run` tells failures from interruptions).
+    fn perform(
+        &self,
+        planned: &PlannedAction,
+        emit: &(dyn Fn(Event) + Sync),
+    ) -> Result<(), String> {
         match &planned.action {
             Action::CreateHostOnly {
                 network,

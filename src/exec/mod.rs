@@ -6,6 +6,6 @@ pub mod guest_access;
 pub mod lab_runner;
 
 pub use event::{Event, Outcome};
-pub use executor::{ActionRunner, ExecOptions, ExecSummary, execute};
+pub use executor::{ActionError, ActionRunner, ExecOptions, ExecSummary, execute};
 pub use guest_access::{GuestAccess, RuntimeContext};
 pub use lab_runner::{DiskFiles, LabRunner};

@@ -92,6 +92,24 @@ impl PowerState {
     }
 
     /// The word VirtualBox uses.
+    /// The state in words, for messages ("powered off", "saved").
+    pub fn words(&self) -> &str {
+        match self {
+            Self::PowerOff => "powered off",
+            Self::Aborted => "powered off (aborted)",
+            Self::Stuck => "stuck (guru meditation)",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether the VM is stopped in a state it stays in until someone starts it.
+    pub fn is_stopped(&self) -> bool {
+        matches!(
+            self,
+            Self::PowerOff | Self::Aborted | Self::Saved | Self::Paused | Self::Stuck
+        )
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             Self::PowerOff => "poweroff",

@@ -34,6 +34,15 @@ impl<W: Write + Send> PlainReporter<W> {
     }
 }
 
+/// `: context` when an interruption says where it happened.
+fn detail(context: &str) -> String {
+    if context.is_empty() {
+        String::new()
+    } else {
+        format!(": {context}")
+    }
+}
+
 /// The text of an event for people, or None for events shown only live.
 pub fn describe(event: &Event) -> Option<String> {
     let who = |vm: &Option<String>| vm.clone().unwrap_or_else(|| "lab".to_string());
@@ -70,6 +79,11 @@ pub fn describe(event: &Event) -> Option<String> {
                 who(vm)
             ),
             Outcome::Skipped(why) => format!("{:<12} {stage:<10} #{id} skipped: {why}", who(vm)),
+            Outcome::Interrupted(context) => format!(
+                "{:<12} {stage:<10} #{id} interrupted ({seconds:.1}s){}",
+                who(vm),
+                detail(context)
+            ),
         }),
         Event::StepStarted {
             vm,
@@ -96,22 +110,42 @@ pub fn describe(event: &Event) -> Option<String> {
             Outcome::Skipped(why) => Some(format!(
                 "{vm:<12} provision  {index}/{total} {name}: skipped: {why}"
             )),
+            Outcome::Interrupted(context) => Some(format!(
+                "{vm:<12} provision  {index}/{total} {name}: interrupted{}",
+                detail(context)
+            )),
         },
+        Event::Stopping { waiting_for } => Some(if waiting_for.is_empty() {
+            "stopping (Ctrl-C): nothing else starts".to_string()
+        } else {
+            format!(
+                "stopping (Ctrl-C): nothing else starts; waiting for {} to finish — Ctrl-C again to leave {} running (the next `labctl up` waits for {})",
+                waiting_for.join(", "),
+                if waiting_for.len() == 1 { "it" } else { "them" },
+                if waiting_for.len() == 1 { "it" } else { "them" },
+            )
+        }),
         Event::Note { vm, message } => Some(format!("{:<12} note       {message}", who(vm))),
         Event::Finished {
             done,
             failed,
             skipped,
+            stopped,
             interrupted,
             seconds,
         } => Some(format!(
-            "{} in {seconds:.1}s: {done} done, {failed} failed, {skipped} skipped",
+            "{} in {seconds:.1}s: {done} done, {failed} failed, {skipped} skipped{}",
             if *interrupted {
                 "interrupted"
             } else if *failed > 0 {
                 "failed"
             } else {
                 "finished"
+            },
+            if *stopped > 0 {
+                format!(", {stopped} interrupted")
+            } else {
+                String::new()
             }
         )),
     }
@@ -237,6 +271,9 @@ impl Reporter for LiveReporter {
                         let _ = self.multi.println(format!("{name}: {stage} failed: {why}"));
                     }
                     Outcome::Skipped(why) => bar.set_message(format!("{stage} skipped: {why}")),
+                    Outcome::Interrupted(_) => {
+                        bar.abandon_with_message(format!("{stage} interrupted"));
+                    }
                 }
             }
             Event::StepStarted {
@@ -251,7 +288,8 @@ impl Reporter for LiveReporter {
                 outcome: Outcome::Failed(_),
                 ..
             }
-            | Event::Note { .. } => {
+            | Event::Note { .. }
+            | Event::Stopping { .. } => {
                 if let Some(text) = describe(event) {
                     let _ = self.multi.println(text);
                 }

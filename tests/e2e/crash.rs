@@ -289,3 +289,133 @@ fn ctrl_c_stops_up_with_exit_130_and_the_next_up_converges() {
         .expect(0, "destroy");
     assert!(world.vm_names().is_empty());
 }
+
+/// Waits until `labctl` has a VBoxManage call whose command line contains `what` in flight.
+fn wait_for_call_in_flight(world: &World, lab: &str, what: &str) {
+    let inflight = world.dir.join(format!(".labctl/{lab}/inflight"));
+    let started = Instant::now();
+    loop {
+        let found = std::fs::read_dir(&inflight)
+            .map(|entries| {
+                entries.flatten().any(|entry| {
+                    std::fs::read_to_string(entry.path()).is_ok_and(|text| text.contains(what))
+                })
+            })
+            .unwrap_or(false);
+        if found {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no `{what}` was ever in flight"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: SIGINT to the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+}
+
+/// Ctrl-C while `up` waits for SSH: the wait stops at once and is reported as interrupted,
+/// not as a failure, after a line that says what the run still waits for.
+#[test]
+fn ctrl_c_during_the_ssh_wait_is_an_interruption_not_a_failure() {
+    let world = World::new("intssh");
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.52\" }}]\n",
+            lab_preamble("intssh")
+        ),
+    );
+    world.fault(&["no-sshd", "on"]);
+    let child = world.spawn_labctl(&["up", "lab.toml", "--boot-timeout", "600"], &[]);
+    let started = Instant::now();
+    while !world.vbox_ok(&["list", "runningvms"]).contains("intssh-a") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "a never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    interrupt(&child);
+    let asked = Instant::now();
+    let stopped = finish(child);
+    stopped.expect(130, "up interrupted while waiting for SSH");
+    let waited = asked.elapsed();
+    let text = stopped.all();
+    assert!(
+        waited < Duration::from_secs(60),
+        "Ctrl-C took {waited:?}, as long as an SSH timeout:\n{text}"
+    );
+    assert!(
+        text.contains("stopping (Ctrl-C): nothing else starts"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|line| line.contains(" a ") && line.contains(" interrupted (")),
+        "{text}"
+    );
+    assert!(!text.contains("FAILED"), "{text}");
+    assert!(text.contains("1 interrupted"), "{text}");
+    // The guest booted without sshd keeps running without it: start it again.
+    world.fault(&["no-sshd", "off"]);
+    world.vbox_ok(&["controlvm", "intssh-a", "poweroff"]);
+    world
+        .labctl(&["up", "lab.toml"])
+        .expect(0, "up after the interruption");
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+    assert_nothing_left(&world, "destroy");
+}
+
+/// The first Ctrl-C names what the run waits for (here a slow `startvm`); the second leaves at
+/// once, the call goes on, and the next `up` waits for it and converges.
+#[test]
+fn a_second_ctrl_c_leaves_at_once_and_the_next_up_waits_for_what_was_left() {
+    let world = World::new("int2");
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.53\" }}]\n",
+            lab_preamble("int2")
+        ),
+    );
+    world.fault(&["startvm-delay", "8000"]);
+    let child = world.spawn_labctl(&["up", "lab.toml"], &[]);
+    wait_for_call_in_flight(&world, "int2", "startvm");
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt(&child);
+    let left = finish(child);
+    left.expect(130, "up left at the second Ctrl-C");
+    let text = left.all();
+    assert!(
+        text.contains("stopping (Ctrl-C): nothing else starts; waiting for #")
+            && text.contains("start int2-a")
+            && text.contains("Ctrl-C again to leave it running"),
+        "{text}"
+    );
+    assert!(text.contains("interrupted again: leaving now"), "{text}");
+    assert!(
+        !text.contains("done,"),
+        "the run did not wait for the start to finish:\n{text}"
+    );
+    world.fault(&["startvm-delay", "0"]);
+    let next = world.labctl(&["up", "lab.toml"]);
+    next.expect(0, "up after leaving");
+    assert!(
+        next.stderr.contains("note: waited for `VBoxManage startvm"),
+        "{}",
+        next.stderr
+    );
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+    assert_nothing_left(&world, "destroy");
+}

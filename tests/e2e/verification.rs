@@ -417,3 +417,46 @@ on = "bx"
         .labctl(&["destroy", "lab.toml", "--yes"])
         .expect(0, "destroy");
 }
+
+/// A VM that is off is said to be off, at once, by `verify` and `exec`: not after SSH waits.
+#[test]
+fn checks_on_a_powered_off_vm_say_so_at_once() {
+    let world = World::new("off");
+    world.write(
+        "lab.toml",
+        &format!(
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.72\" }}]\n\n[vms.b]\nnics = [{{ net = \"lab\", ip = \"192.168.56.73\" }}]\n\n[[checks]]\nname = \"a runs commands\"\ncommand = \"true\"\non = \"a\"\n\n[[checks]]\nname = \"b runs commands\"\ncommand = \"true\"\non = \"b\"\n",
+            lab_preamble("off")
+        ),
+    );
+    world.labctl(&["up", "lab.toml"]).expect(0, "up");
+    world.vbox_ok(&["controlvm", "off-a", "poweroff"]);
+    let started = std::time::Instant::now();
+    let verified = world.labctl(&["--json", "verify", "lab.toml"]);
+    verified.expect(1, "verify with `a` off");
+    let report: Value = serde_json::from_str(&verified.stdout).expect("JSON report");
+    let checks = report["suites"][0]["checks"].as_array().expect("checks");
+    let a = by_name(checks, "a runs commands");
+    assert_eq!(a["passed"], false, "{a}");
+    assert!(
+        a.to_string()
+            .contains("`a` is powered off: run `labctl up`"),
+        "{a}"
+    );
+    assert_eq!(by_name(checks, "b runs commands")["passed"], true);
+    let exec = world.labctl(&["exec", "lab.toml", "a", "--", "true"]);
+    exec.expect(3, "exec on a powered-off VM");
+    assert!(
+        exec.stderr.contains("`a` is powered off: run `labctl up`"),
+        "{}",
+        exec.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "said at once, not after SSH timeouts ({:?})",
+        started.elapsed()
+    );
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+}
