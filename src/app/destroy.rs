@@ -42,13 +42,8 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                 })
         })
         .collect();
-    let unknown: Vec<&String> = names
-        .iter()
-        .filter(|name| lab.vm(name).is_none() && lab.group(name).is_empty())
-        .collect();
-    if let Some(name) = unknown.first() {
-        return Err(Error::Usage(format!("the lab has no VM named `{name}`")));
-    }
+    // Unknown names are refused with a suggestion, as `ssh` and `exec` do.
+    super::select_vms(lab, &names)?;
     let masters: Vec<&ObservedVm> = if whole_lab {
         owned.iter().copied().filter(|vm| is_master(vm)).collect()
     } else {
@@ -169,8 +164,8 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                 Ok(())
             })();
             match result {
-                Ok(()) => ui.out(&format!("deleted {kind} network {name}\n")),
-                Err(error) => failures.push(format!("{kind} network {name}: {error}")),
+                Ok(()) => ui.out(&format!("deleted {} {name}\n", network_words(kind))),
+                Err(error) => failures.push(format!("{} {name}: {error}", network_words(kind))),
             }
         }
         if whole_lab
@@ -194,4 +189,14 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
         });
     }
     Ok(exit_code::OK)
+}
+
+/// What VirtualBox calls a kind of network labctl marks (`hostonly`, `natnetwork`, …).
+fn network_words(kind: &str) -> &str {
+    match kind {
+        "hostonly" => "host-only interface",
+        "hostonlynet" => "host-only network",
+        "natnetwork" => "NAT network",
+        other => other,
+    }
 }

@@ -65,6 +65,17 @@ fn run_on(
 /// `labctl exec [FILE] VM… -- COMMAND…` and `labctl exec [FILE] --all -- COMMAND…`.
 pub(crate) fn exec(ui: &Ui, args: &ExecArgs) -> Result<u8, Error> {
     let (lab_arg, names) = super::split_targets(&args.items, &[]);
+    if !names.is_empty() && args.all {
+        return Err(Error::Usage(format!(
+            "name VMs or pass --all, not both (`labctl exec --all -- CMD` runs on every VM; `labctl exec {} -- CMD` on {})",
+            names.join(" "),
+            if names.len() == 1 {
+                "that one"
+            } else {
+                "those"
+            }
+        )));
+    }
     if names.is_empty() && !args.all {
         return Err(Error::Usage(
             "name the VM to run the command on (`labctl exec web1 -- hostname`), or pass --all"
@@ -136,8 +147,8 @@ pub(crate) fn exec(ui: &Ui, args: &ExecArgs) -> Result<u8, Error> {
     }
     if unreachable > 0 {
         return Err(Error::Remote(format!(
-            "{unreachable} of {} VMs could not run the command",
-            vms.len()
+            "{unreachable} of {} could not run the command",
+            crate::report::count(vms.len(), "VM")
         )));
     }
     Ok(first_failure.map_or(exit_code::OK, |status| {

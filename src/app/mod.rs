@@ -419,21 +419,19 @@ fn validate(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
     match loaded.lab {
         Some(lab) => {
             if !ui.json {
+                use crate::report::count;
                 let warning_text = if warnings > 0 {
-                    format!(
-                        ", {warnings} warning{}",
-                        if warnings == 1 { "" } else { "s" }
-                    )
+                    format!(", {}", count(warnings, "warning"))
                 } else {
                     String::new()
                 };
                 ui.out(&format!(
-                    "{shown}: lab `{}` is valid ({} VMs, {} networks, {} images, {} checks{warning_text})\n",
+                    "{shown}: lab `{}` is valid ({}, {}, {}, {}{warning_text})\n",
                     lab.name,
-                    lab.vms.len(),
-                    lab.networks.len(),
-                    lab.images.len(),
-                    lab.checks.len()
+                    count(lab.vms.len(), "VM"),
+                    count(lab.networks.len(), "network"),
+                    count(lab.images.len(), "image"),
+                    count(lab.checks.len(), "check")
                 ));
             }
             Ok(exit_code::OK)

@@ -99,11 +99,12 @@ pub(crate) fn validate(ui: &Ui, file: &Path, images: &[String]) -> Result<u8, Er
         }));
     } else {
         ui.out(&format!(
-            "{}: scenario `{}` on lab `{}` is valid ({} acts, {checks} checks)\n",
+            "{}: scenario `{}` on lab `{}` is valid ({}, {})\n",
             file.display(),
             scenario.name,
             lab.name,
-            scenario.acts.len()
+            crate::report::count(scenario.acts.len(), "act"),
+            crate::report::count(checks, "check")
         ));
     }
     Ok(exit_code::OK)
@@ -212,11 +213,11 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
     let say = |text: String| print_check_lines(ui, args.reports.tap, &format!("{text}\n"));
     let began = Instant::now();
     say(format!(
-        "scenario `{}` on lab `{}` ({}): {} acts",
+        "scenario `{}` on lab `{}` ({}): {}",
         scenario.name,
         session.lab.name,
         session.hypervisor,
-        scenario.acts.len()
+        crate::report::count(scenario.acts.len(), "act")
     ));
     converge(ui, &session, &asked)?;
     let mut verifications = Vec::new();

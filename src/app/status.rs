@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use serde::Serialize;
-
 use super::Ui;
 use super::lab_session::LabSession;
 use crate::cli::TargetArgs;
@@ -15,19 +13,7 @@ use crate::exit_code;
 use crate::hypervisor::inventory::{Attachment, Inventory};
 use crate::lab::model::{MacAddress, Vm};
 use crate::plan::vm_drift;
-
-/// One row of the status table.
-#[derive(Debug, Serialize)]
-struct VmStatus {
-    vm: String,
-    vbox_name: String,
-    state: String,
-    owner: String,
-    uuid: Option<String>,
-    addresses: Vec<String>,
-    macs: Vec<String>,
-    drift: Vec<String>,
-}
+use crate::report::status_view::{self, VmStatus};
 
 /// The addresses that running VMs of the lab report for their DHCP adapters, read for all
 /// VMs at once (a few guest-property reads each).
@@ -170,39 +156,11 @@ pub(crate) fn status(ui: &Ui, targets: &TargetArgs) -> Result<u8, Error> {
         ui.json_out(&serde_json::json!({ "lab": lab.name, "hypervisor": session.hypervisor, "vms": rows, "not_in_lab_file": leftovers }));
         return Ok(exit_code::OK);
     }
-    let mut out = format!("lab `{}` on {}\n", lab.name, session.hypervisor);
-    out.push_str(&format!(
-        "{:<12} {:<10} {:<8} {:<26} {:<40} {}\n",
-        "VM", "STATE", "OWNER", "ADDRESSES", "MACS", "DRIFT"
+    ui.out(&status_view::render(
+        &lab.name,
+        &session.hypervisor,
+        &rows,
+        &leftovers,
     ));
-    for row in &rows {
-        out.push_str(&format!(
-            "{:<12} {:<10} {:<8} {:<26} {:<40} {}\n",
-            row.vm,
-            row.state,
-            row.owner,
-            if row.addresses.is_empty() {
-                "-".into()
-            } else {
-                row.addresses.join(" ")
-            },
-            if row.macs.is_empty() {
-                "-".into()
-            } else {
-                row.macs.join(" ")
-            },
-            if row.drift.is_empty() {
-                "none".into()
-            } else {
-                row.drift.join("; ")
-            }
-        ));
-    }
-    for leftover in leftovers {
-        out.push_str(&format!(
-            "{leftover}: not in the lab file any more (`labctl up --prune` deletes it)\n"
-        ));
-    }
-    ui.out(&out);
     Ok(exit_code::OK)
 }

@@ -26,6 +26,13 @@ pub(crate) fn load_checks_file(
     path: &Path,
 ) -> Result<(Vec<Check>, Sources), Error> {
     let SourceFile { text, shown, .. } = read_source(path)?;
+    let is_lab_file = toml::from_str::<toml::Table>(&text)
+        .is_ok_and(|table| table.contains_key("lab") || table.contains_key("vms"));
+    if is_lab_file {
+        return Err(Error::Usage(format!(
+            "`{shown}` is a lab file, not a checks file: `--checks` takes a file of [[checks]] (a rubric); the lab's own checks run without it"
+        )));
+    }
     let (checks, problems, sources) = lab::load_checks(&session.lab, &shown, &text, &DiskFiles);
     if !problems.is_empty() && !ui.json {
         ui.err(&diagnostics::render_diagnostics(

@@ -167,15 +167,30 @@ impl Verifier<'_> {
 
     /// A template as an expectation shows it: filled in when it comes out the same for every
     /// target, as written otherwise (each target's own appears in its detail line).
+    /// A pattern as the check used it, between slashes and filled in: once when every target
+    /// gives the same text, else per target (`/served by web1/ on web1, /served by web2/ on
+    /// web2`).
     fn shown(&self, text: &TemplateText, targets: &[Option<String>]) -> String {
-        let mut rendered: Vec<String> = targets
+        let rendered: Vec<(Option<&str>, String)> = targets
             .iter()
-            .filter_map(|target| self.render_for(text, target.as_deref()).ok())
+            .filter_map(|target| {
+                let filled = self.render_for(text, target.as_deref()).ok()?;
+                Some((target.as_deref(), filled))
+            })
             .collect();
-        rendered.dedup();
-        match rendered.as_slice() {
-            [only] => only.clone(),
-            _ => text.source.clone(),
+        let mut distinct: Vec<&String> = rendered.iter().map(|(_, filled)| filled).collect();
+        distinct.dedup();
+        match distinct.as_slice() {
+            [] => format!("/{}/", text.source),
+            [only] => format!("/{only}/"),
+            _ => rendered
+                .iter()
+                .map(|(target, filled)| match target {
+                    Some(target) => format!("/{filled}/ on {target}"),
+                    None => format!("/{filled}/"),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
@@ -233,7 +248,7 @@ impl Verifier<'_> {
                 targets,
                 from,
                 network,
-            } => self.each(targets, "answers ping", |target| {
+            } => self.each(targets, ("answers ping", "answer ping"), |target| {
                 let vm = self.vm(target)?;
                 let ip = self.guests.address_of(vm, network.as_deref())?;
                 match from {
@@ -257,7 +272,10 @@ impl Verifier<'_> {
                 network,
             } => self.each(
                 targets,
-                &format!("accepts TCP connections on port {port}"),
+                (
+                    &format!("accepts TCP connections on port {port}"),
+                    &format!("accept TCP connections on port {port}"),
+                ),
                 |target| {
                     let vm = self.vm(target)?;
                     let ip = self.guests.address_of(vm, network.as_deref())?;
@@ -354,11 +372,11 @@ impl Verifier<'_> {
                 }
                 let mut expected = format!("HTTP {status}");
                 if let Some(body) = body {
-                    expected.push_str(&format!(", body matching /{}/", self.shown(body, &targets)));
+                    expected.push_str(&format!(", body matching {}", self.shown(body, &targets)));
                 }
                 if let Some(header) = header {
                     expected.push_str(&format!(
-                        ", header {}: /{}/",
+                        ", header {}: {}",
                         header.name,
                         self.shown(&header.pattern, &targets)
                     ));
@@ -393,8 +411,20 @@ impl Verifier<'_> {
                         let text = result.text();
                         let mut problems = Vec::new();
                         if result.status != *exit {
-                            problems
-                                .push(format!("exit status {} (expected {exit})", result.status));
+                            let last_lines =
+                                crate::provision::tail(text.trim_end().as_bytes(), 5).join("\n");
+                            problems.push(if last_lines.trim().is_empty() {
+                                format!(
+                                    "exit status {} (expected {exit}), no output",
+                                    result.status
+                                )
+                            } else {
+                                format!(
+                                    "exit status {} (expected {exit}); output ends: {}",
+                                    result.status,
+                                    excerpt_tail(&last_lines)
+                                )
+                            });
                         }
                         if let Some(output) = output {
                             let pattern = self.render_for(output, Some(target))?;
@@ -430,7 +460,7 @@ impl Verifier<'_> {
                         let targets: Vec<Option<String>> =
                             targets.iter().cloned().map(Some).collect();
                         format!(
-                            "exit status {exit} and output matching /{}/",
+                            "exit status {exit} and output matching {}",
                             self.shown(output, &targets)
                         )
                     }
@@ -754,10 +784,12 @@ impl Verifier<'_> {
         Ok(value)
     }
 
+    /// Probes each target; `what` is the expectation after one name and after several
+    /// (`web1 answers ping`, `web1 and web2 answer ping`).
     fn each(
         &self,
         targets: &[String],
-        what: &str,
+        what: (&str, &str),
         probe: impl Fn(&str) -> Result<String, String>,
     ) -> Attempt {
         let mut details = Vec::new();
@@ -773,7 +805,7 @@ impl Verifier<'_> {
         }
         Attempt::new(
             failures.is_empty(),
-            format!("{} {what}", targets.join(", ")),
+            targets_phrase(targets, what),
             if failures.is_empty() {
                 "as expected".to_string()
             } else {
@@ -793,11 +825,51 @@ fn last_line(text: &str) -> String {
         .to_string()
 }
 
+/// `web1 answers ping`, `web1 and web2 answer ping`, `web1, web2 and web3 answer ping`.
+fn targets_phrase(targets: &[String], what: (&str, &str)) -> String {
+    match targets {
+        [one] => format!("{one} {}", what.0),
+        [init @ .., last] => format!("{} and {last} {}", init.join(", "), what.1),
+        [] => what.1.to_string(),
+    }
+}
+
+/// The end of a command's output, at most 300 characters, its lines joined with ` ⏎ `.
+fn excerpt_tail(text: &str) -> String {
+    let joined = text.trim().lines().collect::<Vec<_>>().join(" ⏎ ");
+    let count = joined.chars().count();
+    if count > 300 {
+        format!("…{}", joined.chars().skip(count - 300).collect::<String>())
+    } else {
+        joined
+    }
+}
+
 fn excerpt(text: &str) -> String {
     let trimmed = text.trim();
     if trimmed.chars().count() > 120 {
         format!("{}…", trimmed.chars().take(120).collect::<String>())
     } else {
         trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations_agree_with_how_many_targets() {
+        let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        let what = ("answers ping", "answer ping");
+        assert_eq!(targets_phrase(&names(&["web1"]), what), "web1 answers ping");
+        assert_eq!(
+            targets_phrase(&names(&["app1", "app2"]), what),
+            "app1 and app2 answer ping"
+        );
+        assert_eq!(
+            targets_phrase(&names(&["a", "b", "c"]), what),
+            "a, b and c answer ping"
+        );
     }
 }

@@ -10,5 +10,15 @@ pub mod junit;
 pub mod plan_view;
 pub mod progress;
 mod shown_files;
+pub mod status_view;
 pub mod tap;
 pub mod topology;
+
+/// `1 VM`, `2 VMs`: a count with its noun, plural when it is not one.
+pub fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}

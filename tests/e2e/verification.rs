@@ -187,6 +187,16 @@ fn balancer_checks_pass_and_fail_for_the_right_reasons_in_every_format() {
         .as_array()
         .expect("checks")
         .clone();
+    let itself = by_name(&checks, "each backend answers as itself")["expected"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        itself.contains("body matching /served by web1/ on web1, /served by web2/ on web2")
+            && itself.contains("header X-Served-By: /web1/ on web1, /web2/ on web2")
+            && !itself.contains("{{"),
+        "expectations are shown filled in: {itself}"
+    );
     let sticky = by_name(&checks, "sticky balancer rotates");
     assert_eq!(sticky["passed"], false);
     assert!(
@@ -425,7 +435,7 @@ fn checks_on_a_powered_off_vm_say_so_at_once() {
     world.write(
         "lab.toml",
         &format!(
-            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.72\" }}]\n\n[vms.b]\nnics = [{{ net = \"lab\", ip = \"192.168.56.73\" }}]\n\n[[checks]]\nname = \"a runs commands\"\ncommand = \"true\"\non = \"a\"\n\n[[checks]]\nname = \"b runs commands\"\ncommand = \"true\"\non = \"b\"\n",
+            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.72\" }}]\n\n[vms.b]\nnics = [{{ net = \"lab\", ip = \"192.168.56.73\" }}]\n\n[[checks]]\nname = \"a runs commands\"\ncommand = \"true\"\non = \"a\"\n\n[[checks]]\nname = \"b runs commands\"\ncommand = \"true\"\non = \"b\"\n\n[[checks]]\nname = \"b fails loudly\"\ncommand = \"seq 1 20; echo gone wrong >&2; exit 3\"\non = \"b\"\n",
             lab_preamble("off")
         ),
     );
@@ -444,6 +454,16 @@ fn checks_on_a_powered_off_vm_say_so_at_once() {
         "{a}"
     );
     assert_eq!(by_name(checks, "b runs commands")["passed"], true);
+    let loud = by_name(checks, "b fails loudly")["actual"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        loud.contains("exit status 3 (expected 0); output ends: ")
+            && loud.contains("19 ⏎ 20 ⏎ gone wrong")
+            && !loud.contains("15"),
+        "a failed command shows the end of its output: {loud}"
+    );
     let exec = world.labctl(&["exec", "lab.toml", "a", "--", "true"]);
     exec.expect(3, "exec on a powered-off VM");
     assert!(
@@ -455,6 +475,29 @@ fn checks_on_a_powered_off_vm_say_so_at_once() {
         started.elapsed() < std::time::Duration::from_secs(20),
         "said at once, not after SSH timeouts ({:?})",
         started.elapsed()
+    );
+    let rubric = world.labctl(&["verify", "lab.toml", "--checks", "lab.toml"]);
+    rubric.expect(2, "a lab file given as a rubric");
+    assert!(
+        rubric
+            .stderr
+            .contains("`lab.toml` is a lab file, not a checks file"),
+        "{}",
+        rubric.stderr
+    );
+    let typo = world.labctl(&["destroy", "lab.toml", "bb", "--yes"]);
+    typo.expect(2, "destroy of a misspelt VM");
+    assert!(
+        typo.stderr
+            .contains("has no VM or replica group `bb`; did you mean `b`?"),
+        "{}",
+        typo.stderr
+    );
+    assert_eq!(
+        world.vm_names().len(),
+        3,
+        "nothing destroyed: {:?}",
+        world.vm_names()
     );
     world
         .labctl(&["destroy", "lab.toml", "--yes"])

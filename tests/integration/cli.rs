@@ -133,7 +133,11 @@ fn an_unset_credential_variable_is_a_warning_at_its_name() {
         "{text}"
     );
     assert!(text.contains("env.toml:6:16"), "{text}");
-    assert!(stdout(&output).contains("1 warning"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("is valid (1 VM, 1 network, 1 image, 0 checks, 1 warning)"),
+        "{}",
+        stdout(&output)
+    );
     let output = Command::new(labctl())
         .args(["validate", file.to_str().unwrap()])
         .env("NO_COLOR", "1")
@@ -192,6 +196,17 @@ fn missing_file_is_a_host_error_with_cause() {
     );
     assert!(
         stderr(&output).contains("caused by:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn exec_takes_vm_names_or_all_not_both() {
+    let output = run(&["exec", "labs/exam3.toml", "web1", "--all", "--", "true"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("name VMs or pass --all, not both"),
         "{}",
         stderr(&output)
     );
