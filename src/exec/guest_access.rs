@@ -296,7 +296,10 @@ impl GuestAccess<'_> {
                 Some(address) => {
                     let target = self.target(vm, address)?;
                     match self.connector.connect(&target, Duration::from_secs(10)) {
-                        Ok(session) => {
+                        Ok(mut session) => {
+                            if target.pinned_key.is_none() {
+                                self.check_identity(vm, address, session.as_mut())?;
+                            }
                             self.pin(vm, &target, session.as_ref())?;
                             return Ok(session);
                         }
@@ -330,6 +333,55 @@ impl GuestAccess<'_> {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_secs(2));
         }
+    }
+
+    /// Before a first contact's host key is trusted: the machine that answered must be `vm`,
+    /// i.e. have one of the MACs VirtualBox gave `vm`'s adapters. Another lab's VM at the same
+    /// address (or one a stale lease pointed at) is refused, and its key never pinned. Guests
+    /// without /sys/class/net (not Linux) are not checked.
+    fn check_identity(
+        &self,
+        vm: &Vm,
+        address: SocketAddr,
+        session: &mut dyn Session,
+    ) -> Result<(), String> {
+        let Some(info) = self.vbox.show(&self.handle(vm)).map_err(vbox)? else {
+            return Ok(());
+        };
+        let expected: Vec<MacAddress> = (1..=8)
+            .filter_map(|slot| info.get(&format!("macaddress{slot}")))
+            .filter_map(|text| MacAddress::parse(text).ok())
+            .collect();
+        let Ok(output) = session.exec(
+            "cat /sys/class/net/*/address 2>/dev/null",
+            &[],
+            Duration::from_secs(20),
+            &mut |_| {},
+        ) else {
+            return Ok(());
+        };
+        let found: Vec<MacAddress> = String::from_utf8_lossy(&output.output)
+            .lines()
+            .filter_map(|line| MacAddress::parse(line.trim()).ok())
+            .filter(|mac| mac.to_string() != "00:00:00:00:00:00")
+            .collect();
+        if expected.is_empty() || found.is_empty() || found.iter().any(|mac| expected.contains(mac))
+        {
+            return Ok(());
+        }
+        let list = |macs: &[MacAddress]| {
+            macs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Err(format!(
+            "the machine answering at {address} is not `{}`: its MACs ({}) are none of `{}`'s ({}); another VM has this address, so labctl did not trust its host key",
+            vm.name,
+            list(&found),
+            vm.vbox_name,
+            list(&expected)
+        ))
     }
 
     fn pin(&self, vm: &Vm, target: &SshTarget, session: &dyn Session) -> Result<(), String> {

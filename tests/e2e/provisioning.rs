@@ -191,6 +191,63 @@ fn a_changed_host_key_on_the_same_vm_is_refused_and_a_recreated_vm_is_pinned_afr
         .expect(0, "destroy");
 }
 
+/// Whatever answers at a VM's address on first contact must be that VM (one of its MACs)
+/// before its host key is pinned: here node1 takes node2's address, node2's pin is gone.
+#[test]
+fn a_first_contact_with_another_vm_at_the_address_is_refused_and_nothing_pinned() {
+    let world = World::new("who");
+    world.write("lab.toml", &lab("true").replace("\"prov\"", "\"who\""));
+    world.labctl(&["up", "lab.toml"]).expect(0, "up");
+    world
+        .labctl(&[
+            "exec",
+            "lab.toml",
+            "node2",
+            "--",
+            "sudo sh -c 'nohup sh -c \"sleep 1; ip addr del 192.168.56.62/24 dev eth0\" >/dev/null 2>&1 &'",
+        ])
+        .expect(0, "node2 lets its address go");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    world
+        .labctl(&[
+            "exec",
+            "lab.toml",
+            "node1",
+            "--",
+            "sudo ip addr add 192.168.56.62/24 dev eth0",
+        ])
+        .expect(0, "node1 takes it");
+    // The host forgets node2's MAC for the address, as it would after a while.
+    world
+        .host("ip", &["neigh", "flush", "to", "192.168.56.62"])
+        .expect(0, "flush the host's neighbour entry");
+    let pins_path = world.dir.join(".labctl/who/hostkeys.json");
+    let mut pins: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&pins_path).expect("pins")).expect("JSON");
+    pins.retain(|_, pin| pin["vm"] != "node2");
+    std::fs::write(&pins_path, serde_json::to_string(&pins).unwrap()).unwrap();
+
+    let refused = world.labctl(&["exec", "lab.toml", "node2", "--", "hostname"]);
+    refused.expect(3, "exec reaching node1 at node2's address");
+    assert!(
+        refused
+            .stderr
+            .contains("the machine answering at 192.168.56.62:22 is not `node2`"),
+        "{}",
+        refused.all()
+    );
+    assert!(!refused.stdout.contains("node1"), "{}", refused.stdout);
+    let pins = std::fs::read_to_string(&pins_path).unwrap();
+    assert_eq!(
+        pins.matches("\"node2\"").count(),
+        0,
+        "node1's key was not pinned as node2's: {pins}"
+    );
+    world
+        .labctl(&["destroy", "lab.toml", "--yes"])
+        .expect(0, "destroy");
+}
+
 #[test]
 fn exec_and_ssh_pass_the_exit_status_through() {
     let world = World::new("exec");
