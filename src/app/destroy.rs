@@ -1,6 +1,7 @@
 //! `labctl destroy`: deletes what the lab made — its VMs, the masters no clone uses any more,
 //! and the networks labctl created that nothing uses — and nothing it did not make.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 
 use super::Ui;
@@ -8,8 +9,11 @@ use super::lab_session::LabSession;
 use crate::cli::TargetArgs;
 use crate::error::Error;
 use crate::exit_code;
-use crate::hypervisor::inventory::{Attachment, NETWORK_OWNER_PREFIX, ObservedVm};
+use crate::hypervisor::inventory::{
+    Attachment, NETWORK_OWNER_PREFIX, ObservedVm, RESERVATIONS_PREFIX,
+};
 use crate::hypervisor::vboxmanage::DhcpTarget;
+use crate::lab::model::MacAddress;
 
 /// `labctl destroy [FILE] [VM…] [--yes]`.
 pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Error> {
@@ -59,31 +63,38 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
     } else {
         Vec::new()
     };
-    if clones.is_empty() && masters.is_empty() && networks.is_empty() {
+    // The fixed addresses the lab reserved, by DHCP server: released with the whole lab, so
+    // that a server it shares with another lab keeps none of them.
+    let mut reservations: BTreeMap<String, Vec<MacAddress>> = BTreeMap::new();
+    if whole_lab {
+        for reservation in inventory
+            .reservations
+            .iter()
+            .filter(|reservation| reservation.lab == lab.name)
+        {
+            reservations
+                .entry(reservation.network.clone())
+                .or_default()
+                .push(reservation.mac);
+        }
+    }
+    if clones.is_empty() && masters.is_empty() && networks.is_empty() && reservations.is_empty() {
         ui.out(&format!("lab `{}`: nothing to destroy\n", lab.name));
         return Ok(exit_code::OK);
     }
+    let count = crate::report::count;
     let summary = format!(
-        "destroy {} VM{}{}{} of lab `{}`",
-        clones.len(),
-        if clones.len() == 1 { "" } else { "s" },
+        "destroy {}{}{} of lab `{}`",
+        count(clones.len(), "VM"),
         if masters.is_empty() {
             String::new()
         } else {
-            format!(
-                ", {} master{}",
-                masters.len(),
-                if masters.len() == 1 { "" } else { "s" }
-            )
+            format!(", {}", count(masters.len(), "master"))
         },
         if networks.is_empty() {
             String::new()
         } else {
-            format!(
-                ", {} network{}",
-                networks.len(),
-                if networks.len() == 1 { "" } else { "s" }
-            )
+            format!(", {}", count(networks.len(), "network"))
         },
         lab.name
     );
@@ -132,6 +143,7 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
             }
         }
         let remaining = vbox.inventory(&session.scope(true))?;
+        let mut removed_servers = Vec::new();
         for (kind, name) in &networks {
             let used = remaining.vms.iter().any(|vm| {
                 vm.nics
@@ -143,7 +155,10 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                     })
             });
             if used {
-                ui.out(&format!("kept {kind} network {name}: other VMs use it\n"));
+                ui.out(&format!(
+                    "kept {} {name}: other VMs use it\n",
+                    network_words(kind)
+                ));
                 continue;
             }
             let result = (|| -> Result<(), Error> {
@@ -164,8 +179,33 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
                 Ok(())
             })();
             match result {
-                Ok(()) => ui.out(&format!("deleted {} {name}\n", network_words(kind))),
+                Ok(()) => {
+                    removed_servers.push(match kind.as_str() {
+                        "hostonly" => DhcpTarget::Interface(name.clone()).network_name(),
+                        _ => name.clone(),
+                    });
+                    ui.out(&format!("deleted {} {name}\n", network_words(kind)));
+                }
                 Err(error) => failures.push(format!("{} {name}: {error}", network_words(kind))),
+            }
+        }
+        for (network, macs) in &reservations {
+            let result = (|| -> Result<(), Error> {
+                if !removed_servers.contains(network) && remaining.dhcp_of(network).is_some() {
+                    vbox.remove_reservations(network, macs)?;
+                    ui.out(&format!(
+                        "released {} on the DHCP server of {network}\n",
+                        crate::report::count(macs.len(), "reserved address")
+                    ));
+                }
+                vbox.set_global_extradata(
+                    &format!("{RESERVATIONS_PREFIX}/{network}/{}", lab.name),
+                    None,
+                )?;
+                Ok(())
+            })();
+            if let Err(error) = result {
+                failures.push(format!("reservations on {network}: {error}"));
             }
         }
         if whole_lab
@@ -185,7 +225,7 @@ pub(crate) fn destroy(ui: &Ui, targets: &TargetArgs, yes: bool) -> Result<u8, Er
         return Err(Error::ActionsFailed {
             failed: failures.len(),
             skipped: 0,
-            total: clones.len() + masters.len() + networks.len(),
+            total: clones.len() + masters.len() + networks.len() + reservations.len(),
         });
     }
     Ok(exit_code::OK)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::event::{Event, Outcome};
 use super::executor::{ActionError, ActionRunner};
 use super::guest_access::GuestAccess;
-use crate::hypervisor::inventory::NETWORK_OWNER_PREFIX;
+use crate::hypervisor::inventory::{NETWORK_OWNER_PREFIX, RESERVATIONS_PREFIX, Reservation};
 use crate::hypervisor::vboxmanage::{
     CloneRequest, DhcpTarget, HostOnlyFlavor, NicConfig, NicTarget, VM_OWNER_KEY, VmConfig,
 };
@@ -494,6 +494,21 @@ impl LabRunner<'_> {
                 .iter()
                 .map(|(mac, ip)| (mac.to_string(), ip.to_string())),
         );
+        // Marked in VirtualBox too, where another lab sharing the network sees them.
+        let pairs: Vec<(MacAddress, Ipv4Addr)> = made
+            .iter()
+            .filter_map(|(mac, ip)| Some((MacAddress::parse(mac).ok()?, ip.parse().ok()?)))
+            .collect();
+        self.vbox
+            .set_global_extradata(
+                &format!(
+                    "{RESERVATIONS_PREFIX}/{}/{}",
+                    target.network_name(),
+                    self.lab.name
+                ),
+                Some(&Reservation::value(pairs.iter().map(|(mac, ip)| (mac, ip)))),
+            )
+            .map_err(vbox)?;
         self.dhcp_reservations
             .set(network, Some(made))
             .map_err(|error| format!("cannot write the state folder: {error}"))

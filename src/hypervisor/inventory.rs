@@ -11,6 +11,11 @@ use crate::lab::model::MacAddress;
 
 /// Global extradata key prefix marking a network labctl created: `labctl/network/<kind>/<name>`.
 pub const NETWORK_OWNER_PREFIX: &str = "labctl/network";
+/// Global extradata under which labctl records the fixed addresses a lab reserved on a DHCP
+/// server: `labctl/reservations/<VirtualBox network name>/<lab>` = `mac=ip,…`. VirtualBox does
+/// not list reservations back in a form to rely on, and another lab's must be seen before
+/// anything is created.
+pub const RESERVATIONS_PREFIX: &str = "labctl/reservations";
 
 /// VirtualBox's version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -120,6 +125,51 @@ impl PowerState {
             Self::Stuck => "gurumeditation",
             Self::Transient(text) | Self::Other(text) => text,
         }
+    }
+}
+
+/// A fixed address labctl reserved on a DHCP server for a lab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reservation {
+    /// The DHCP server's network (`HostInterfaceNetworking-vboxnet0`, a NAT network's name).
+    pub network: String,
+    /// The lab it was reserved for.
+    pub lab: String,
+    /// The VM's MAC.
+    pub mac: MacAddress,
+    /// The address.
+    pub ip: Ipv4Addr,
+}
+
+impl Reservation {
+    /// The reservations recorded under one extradata key and value; None when the key is not
+    /// a reservations key.
+    pub fn parse(key: &str, value: &str) -> Option<Vec<Self>> {
+        let rest = key.strip_prefix(RESERVATIONS_PREFIX)?.strip_prefix('/')?;
+        let (network, lab) = rest.rsplit_once('/')?;
+        Some(
+            value
+                .split(',')
+                .filter_map(|pair| {
+                    let (mac, ip) = pair.split_once('=')?;
+                    Some(Self {
+                        network: network.to_string(),
+                        lab: lab.to_string(),
+                        mac: MacAddress::parse(mac.trim()).ok()?,
+                        ip: ip.trim().parse().ok()?,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// The extradata value for a lab's reservations on one network.
+    pub fn value<'a>(pairs: impl IntoIterator<Item = (&'a MacAddress, &'a Ipv4Addr)>) -> String {
+        pairs
+            .into_iter()
+            .map(|(mac, ip)| format!("{mac}={ip}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -268,6 +318,8 @@ pub struct Inventory {
     pub dhcp_servers: Vec<ObservedDhcp>,
     /// Networks labctl created, as (kind, name, lab) from global extradata.
     pub owned_networks: Vec<(String, String, String)>,
+    /// Fixed addresses labctl reserved for labs, from global extradata.
+    pub reservations: Vec<Reservation>,
     /// VirtualBox has host-only networks (VirtualBox 7 on macOS), whose DHCP is a range
     /// without reservations, instead of host-only interfaces with VirtualBox DHCP servers.
     pub host_only_networks: bool,
@@ -301,7 +353,6 @@ impl Inventory {
             .find(|server| server.network_name == network_name)
     }
 
-    /// The lab that owns network `name` of `kind`, if labctl created it.
     /// The host-only interface (or network) serving a lab host-only network: the one the lab
     /// names, else the one carrying the lab's host address.
     pub fn host_only_for(&self, lab: &crate::lab::Lab, network: &str) -> Option<&ObservedHostOnly> {
@@ -317,6 +368,7 @@ impl Inventory {
         }
     }
 
+    /// The lab that owns network `name` of `kind`, if labctl created it.
     pub fn network_owner(&self, kind: &str, name: &str) -> Option<&str> {
         self.owned_networks
             .iter()

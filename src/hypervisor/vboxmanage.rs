@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::command_runner::{CallCounts, CallOutput, CommandRunner, RetryPolicy, run_with_retry};
 use super::inventory::{
     Attachment, Inventory, NETWORK_OWNER_PREFIX, ObservedNic, ObservedVm, Ownership, PowerState,
-    Version,
+    Reservation, Version,
 };
 use super::listings;
 use super::machine_readable::MachineReadable;
@@ -241,13 +241,19 @@ impl VBoxManage {
                 extradata.join().expect("reader thread"),
             )
         });
-        let owned_networks = extradata?
-            .into_iter()
+        let extradata = extradata?;
+        let owned_networks = extradata
+            .iter()
             .filter_map(|(key, lab)| {
                 let rest = key.strip_prefix(NETWORK_OWNER_PREFIX)?.strip_prefix('/')?;
                 let (kind, name) = rest.split_once('/')?;
-                Some((kind.to_string(), name.to_string(), lab))
+                Some((kind.to_string(), name.to_string(), lab.clone()))
             })
+            .collect();
+        let reservations = extradata
+            .iter()
+            .filter_map(|(key, value)| Reservation::parse(key, value))
+            .flatten()
             .collect();
         Ok(Inventory {
             version: Some(self.version),
@@ -257,6 +263,7 @@ impl VBoxManage {
             nat_networks: nat_networks?,
             dhcp_servers: dhcp_servers?,
             owned_networks,
+            reservations,
         })
     }
 
@@ -501,6 +508,29 @@ impl VBoxManage {
             Err(error) if error.mentions("not running") => Ok(()),
             other => other.map(drop),
         }
+    }
+
+    /// Removes the fixed addresses of these MACs from the DHCP server of VirtualBox network
+    /// `network` (one call), and makes a running server forget them.
+    pub fn remove_reservations(&self, network: &str, macs: &[MacAddress]) -> Result<(), VBoxError> {
+        if macs.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![
+            "dhcpserver".to_string(),
+            "modify".to_string(),
+            "--network".to_string(),
+            network.to_string(),
+        ];
+        for mac in macs {
+            args.extend([
+                "--mac-address".to_string(),
+                mac.to_string(),
+                "--remove-config".to_string(),
+            ]);
+        }
+        self.call(args, DEFAULT_TIMEOUT)?;
+        self.restart_dhcp(&DhcpTarget::Network(network.to_string()))
     }
 
     /// Removes a DHCP server (absent is fine).
@@ -749,6 +779,14 @@ pub enum DhcpTarget {
 }
 
 impl DhcpTarget {
+    /// The network name VirtualBox gives the server (`list dhcpservers`' `NetworkName:`).
+    pub fn network_name(&self) -> String {
+        match self {
+            Self::Interface(name) => format!("HostInterfaceNetworking-{name}"),
+            Self::Network(name) => name.clone(),
+        }
+    }
+
     fn args(&self) -> Vec<String> {
         match self {
             Self::Interface(name) => vec!["--interface".into(), name.clone()],

@@ -453,3 +453,102 @@ fn an_unset_password_variable_stops_up_before_anything_is_created() {
         "no network either"
     );
 }
+
+/// Two labs on one host-only network, shared on purpose (named): an address one reserved is
+/// refused to the other before anything is created, and `destroy` releases a lab's
+/// reservations from the server the other keeps using.
+#[test]
+fn labs_sharing_a_network_never_hand_out_one_address_twice() {
+    let world = World::new("share");
+    let vm = |name: &str, ip: &str| {
+        format!("\n[vms.{name}]\nnics = [{{ net = \"lab\", ip = \"{ip}\" }}]\n")
+    };
+    world.write(
+        "a.toml",
+        &format!("{}{}", lab_preamble("sha"), vm("x", "192.168.56.90")),
+    );
+    world.labctl(&["up", "a.toml"]).expect(0, "up lab a");
+    let shared = lab_preamble("shb").replace(
+        "type = \"hostonly\"",
+        "type = \"hostonly\"\nname = \"vboxnet0\"",
+    );
+    world.write("b.toml", &format!("{shared}{}", vm("y", "192.168.56.90")));
+    let refused = world.labctl(&["up", "b.toml"]);
+    refused.expect(3, "up of lab b on a's address");
+    assert!(
+        refused
+            .all()
+            .contains("`y` wants 192.168.56.90 on network `lab`, which its DHCP server already hands out to a VM of lab `sha`"),
+        "{}",
+        refused.all()
+    );
+    assert!(
+        refused.all().contains("b.toml:"),
+        "located: {}",
+        refused.all()
+    );
+    assert!(
+        world.vm_names().iter().all(|name| name.starts_with("sha-")),
+        "nothing of lab b was created: {:?}",
+        world.vm_names()
+    );
+
+    world.write("b.toml", &format!("{shared}{}", vm("y", "192.168.56.91")));
+    world
+        .labctl(&["up", "b.toml"])
+        .expect(0, "up lab b beside a");
+    let y_mac = world
+        .vbox_ok(&["showvminfo", "shb-y", "--machinereadable"])
+        .lines()
+        .find_map(|line| line.strip_prefix("macaddress1=\""))
+        .map(|mac| mac.trim_end_matches('"').to_lowercase())
+        .expect("y's MAC");
+    let colon = |mac: &str| {
+        mac.as_bytes()
+            .chunks(2)
+            .map(|pair| String::from_utf8_lossy(pair).into_owned())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert!(
+        world
+            .vbox_ok(&["list", "dhcpservers"])
+            .to_lowercase()
+            .contains(&colon(&y_mac)),
+        "y's reservation is on the shared server"
+    );
+    let destroyed = world.labctl(&["destroy", "b.toml", "--yes"]);
+    destroyed.expect(0, "destroy lab b");
+    assert!(
+        destroyed.stdout.contains(
+            "released 1 reserved address on the DHCP server of HostInterfaceNetworking-vboxnet0"
+        ),
+        "{}",
+        destroyed.stdout
+    );
+    assert!(
+        !world
+            .vbox_ok(&["list", "dhcpservers"])
+            .to_lowercase()
+            .contains(&colon(&y_mac)),
+        "y's reservation is gone from the server lab a keeps"
+    );
+    let marks = world.vbox_ok(&["getextradata", "global", "enumerate"]);
+    assert!(!marks.contains("/shb"), "{marks}");
+    assert!(
+        marks.contains("labctl/reservations/HostInterfaceNetworking-vboxnet0/sha"),
+        "{marks}"
+    );
+    world
+        .labctl(&["exec", "a.toml", "x", "--", "true"])
+        .expect(0, "lab a is untouched");
+    world
+        .labctl(&["destroy", "a.toml", "--yes"])
+        .expect(0, "destroy lab a");
+    assert!(
+        !world
+            .vbox_ok(&["getextradata", "global", "enumerate"])
+            .contains("labctl/"),
+        "no mark left"
+    );
+}

@@ -1,7 +1,7 @@
 //! Planning against what VirtualBox has, without VirtualBox: inventories made by hand.
 
 use labctl::hypervisor::Inventory;
-use labctl::hypervisor::inventory::ObservedHostOnly;
+use labctl::hypervisor::inventory::{ObservedHostOnly, Reservation};
 use labctl::plan::{Intent, PlanError, plan_up};
 
 use crate::support::{BASE, load};
@@ -56,5 +56,53 @@ fn another_labs_network_is_not_shared_without_asking() {
     assert!(
         plan_up(&lab, &unowned, &Intent::default()).is_ok(),
         "an interface no lab created is used as before"
+    );
+}
+
+#[test]
+fn an_address_another_lab_reserved_on_a_shared_network_is_refused() {
+    let shared = load(&format!(
+        "{}{VM}",
+        BASE.replace(
+            "type = \"hostonly\"",
+            "type = \"hostonly\"\nname = \"vboxnet0\""
+        )
+    ))
+    .lab
+    .expect("valid");
+    let reserved = |lab: &str, ip: &str| Inventory {
+        reservations: Reservation::parse(
+            &format!("labctl/reservations/HostInterfaceNetworking-vboxnet0/{lab}"),
+            &format!("08:00:27:00:00:0a={ip},08:00:27:00:00:0b=192.168.56.99"),
+        )
+        .expect("a reservations key"),
+        ..other_labs_network()
+    };
+    let refused = plan_up(
+        &shared,
+        &reserved("other", "192.168.56.10"),
+        &Intent::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&refused, PlanError::AddressReserved { vm, owner, .. } if vm == "a" && owner == "other"),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("08:00:27:00:00:0a") && refused.span().is_some(),
+        "{refused}"
+    );
+    assert!(
+        plan_up(
+            &shared,
+            &reserved("other", "192.168.56.11"),
+            &Intent::default()
+        )
+        .is_ok(),
+        "other addresses of the shared network are free"
+    );
+    assert!(
+        plan_up(&shared, &reserved("t", "192.168.56.10"), &Intent::default()).is_ok(),
+        "the lab's own reservation is no clash"
     );
 }

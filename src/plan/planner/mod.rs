@@ -99,6 +99,24 @@ pub enum PlanError {
         /// Where the network is.
         span: Span,
     },
+    /// A fixed address of the lab is reserved on the same DHCP server for another lab's VM.
+    #[error(
+        "`{vm}` wants {ip} on network `{network}`, which its DHCP server already hands out to a VM of lab `{owner}` (MAC {mac}): two VMs would answer at one address; give `{vm}` another `ip`"
+    )]
+    AddressReserved {
+        /// The lab VM.
+        vm: String,
+        /// The address.
+        ip: Ipv4Addr,
+        /// Lab network key.
+        network: String,
+        /// The lab that reserved it.
+        owner: String,
+        /// The MAC it is reserved for.
+        mac: MacAddress,
+        /// Where the VM is.
+        span: Span,
+    },
     /// An appliance to import is not there (checked before anything is created).
     #[error("image `{image}`: the appliance `{path}` cannot be read ({why}); nothing was created")]
     MissingAppliance {
@@ -127,6 +145,7 @@ impl PlanError {
             | Self::MissingImageVm { span, .. }
             | Self::UnreachableOnHostOnlyNetwork { span, .. }
             | Self::MissingAppliance { span, .. }
+            | Self::AddressReserved { span, .. }
             | Self::ForeignNetwork { span, .. } => Some(span),
             Self::UnknownTarget { .. } => None,
         }
@@ -196,6 +215,7 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
     }
 
     refuse_foreign_networks(lab, inventory, &decisions)?;
+    refuse_reserved_addresses(lab, inventory, &decisions)?;
     let mut plan = Plan::default();
     let networks = plan_networks(lab, inventory, intent, &decisions, &mut plan);
     let images = plan_images(lab, inventory, &decisions, &mut plan)?;
@@ -210,6 +230,41 @@ pub fn plan_up(lab: &Lab, inventory: &Inventory, intent: &Intent) -> Result<Plan
 
     plan_leftovers(lab, inventory, intent, &mut plan);
     Ok(plan)
+}
+
+/// On a network shared with another lab (named on purpose), a fixed address that lab reserved
+/// for one of its VMs cannot be this lab's too: refused before anything is created.
+fn refuse_reserved_addresses(
+    lab: &Lab,
+    inventory: &Inventory,
+    decisions: &[VmDecision<'_>],
+) -> Result<(), PlanError> {
+    for decision in decisions {
+        for nic in &decision.vm.nics {
+            let Some(ip) = nic.ip else { continue };
+            let server = match lab.network(&nic.network).map(|network| &network.kind) {
+                Some(NetworkKind::HostOnly { .. }) => inventory
+                    .host_only_for(lab, &nic.network)
+                    .map(|found| found.network_name.clone()),
+                Some(NetworkKind::NatNetwork { vbox_name, .. }) => Some(vbox_name.clone()),
+                _ => None,
+            };
+            let Some(server) = server else { continue };
+            if let Some(taken) = inventory.reservations.iter().find(|reservation| {
+                reservation.network == server && reservation.ip == ip && reservation.lab != lab.name
+            }) {
+                return Err(PlanError::AddressReserved {
+                    vm: decision.vm.name.clone(),
+                    ip,
+                    network: nic.network.clone(),
+                    owner: taken.lab.clone(),
+                    mac: taken.mac,
+                    span: decision.vm.span.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A host-only network the lab does not name is found by its address; when that one is another
