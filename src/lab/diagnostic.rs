@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::source::{Sources, Span};
+use super::source::{FileId, Sources, Span};
 
 /// How bad a diagnostic is: errors stop labctl, warnings are printed and let it go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -17,7 +17,7 @@ pub enum Severity {
 }
 
 /// What kind of problem a diagnostic reports; stable names for tests and `--json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DiagnosticKind {
     /// The text is not valid TOML.
@@ -186,6 +186,58 @@ pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }
 
+/// A message without what changes from replica to replica (names in backticks, numbers).
+fn shape(message: &str) -> String {
+    let mut shape = String::new();
+    let mut quoted = false;
+    for character in message.chars() {
+        if character == '`' {
+            quoted = !quoted;
+            shape.push(character);
+        } else if !quoted && !character.is_ascii_digit() {
+            shape.push(character);
+        }
+    }
+    shape
+}
+
+/// One problem found again and again at one place (the address of each of 20 replicas inside
+/// the DHCP range) is shown once, saying how many more there are, not 20 times.
+fn collapse_repeats(items: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut kept: Vec<(Diagnostic, usize)> = Vec::new();
+    let mut seen: std::collections::HashMap<
+        (FileId, usize, usize, DiagnosticKind, String, String),
+        usize,
+    > = std::collections::HashMap::new();
+    for diagnostic in items {
+        let key = (
+            diagnostic.span.file,
+            diagnostic.span.range.start,
+            diagnostic.span.range.end,
+            diagnostic.kind,
+            diagnostic.label.clone(),
+            shape(&diagnostic.message),
+        );
+        match seen.get(&key) {
+            Some(&index) if kept[index].0.severity == diagnostic.severity => kept[index].1 += 1,
+            _ => {
+                seen.insert(key, kept.len());
+                kept.push((diagnostic, 0));
+            }
+        }
+    }
+    kept.into_iter()
+        .map(|(mut diagnostic, more)| {
+            if more > 0 {
+                diagnostic
+                    .message
+                    .push_str(&format!(" (and {more} more like it from this line)"));
+            }
+            diagnostic
+        })
+        .collect()
+}
+
 impl Diagnostics {
     /// Records a problem.
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -227,7 +279,7 @@ impl Diagnostics {
             ))
         });
         self.items.dedup();
-        self.items
+        collapse_repeats(self.items)
     }
 
     /// The problem at `index` (in the order found), for amending it.

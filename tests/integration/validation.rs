@@ -644,3 +644,24 @@ fn a_host_port_is_forwarded_once() {
         ],
     );
 }
+
+#[test]
+fn one_problem_of_many_replicas_is_reported_once() {
+    check(
+        "20 replicas past the end of the network",
+        &with_base("\n[vms.web]\ncount = 20\nnics = [{ net = \"lab\", ip = \"192.168.56.90\" }]\n"),
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::Address,
+                "lab.toml:15:29",
+                "the address of vm `web11` (replica 11 of `web`), 192.168.56.100, is the DHCP server's address on network `lab`",
+            ),
+            (
+                DiagnosticKind::Address,
+                "lab.toml:15:29",
+                "the address of vm `web12` (replica 12 of `web`), 192.168.56.101, is inside the DHCP range 192.168.56.101-192.168.56.254 of network `lab` (and 8 more like it from this line)",
+            ),
+        ],
+    );
+}
