@@ -17,6 +17,13 @@ pub struct Cli {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Set a value of the lab's [vars], as KEY=VALUE (a TOML value, else a string); repeatable,
+    /// wins over --vars and the lab file.
+    #[arg(long = "var", global = true, value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Set values of the lab's [vars] from a TOML file of KEY = VALUE lines.
+    #[arg(long = "vars", global = true, value_name = "FILE")]
+    pub vars_file: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

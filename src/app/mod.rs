@@ -57,7 +57,14 @@ where
             };
         }
     };
-    let ui = Ui::new(cli.color, cli.json);
+    let mut ui = Ui::new(cli.color, cli.json);
+    match var_overrides(&cli) {
+        Ok(vars) => ui.vars = vars,
+        Err(error) => {
+            ui.error(&error);
+            return error.exit_code();
+        }
+    }
     match dispatch(&cli, &ui) {
         Ok(code) => code,
         Err(error) => {
@@ -67,10 +74,26 @@ where
     }
 }
 
-/// Where output goes and how it looks.
+/// Where output goes and how it looks, and what the command line sets in every lab it reads.
 pub(crate) struct Ui {
     pub(crate) color: bool,
     pub(crate) json: bool,
+    /// `--vars FILE` then `--var KEY=VALUE`, applied to the `[vars]` of every lab read.
+    pub(crate) vars: lab::VarOverrides,
+}
+
+/// The `[vars]` overrides of the command line.
+fn var_overrides(cli: &Cli) -> Result<lab::VarOverrides, Error> {
+    let mut vars = lab::VarOverrides::default();
+    if let Some(path) = &cli.vars_file {
+        let file = read_source(path)?;
+        vars.add_file(&file.shown, &file.text)
+            .map_err(Error::Usage)?;
+    }
+    for assignment in &cli.vars {
+        vars.add_assignment(assignment).map_err(Error::Usage)?;
+    }
+    Ok(vars)
 }
 
 impl Ui {
@@ -82,7 +105,11 @@ impl Ui {
                 std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
             }
         };
-        Self { color, json }
+        Self {
+            color,
+            json,
+            vars: lab::VarOverrides::default(),
+        }
     }
 
     pub(crate) fn out(&self, text: &str) {
@@ -326,9 +353,17 @@ pub(crate) fn read_source(path: &Path) -> Result<SourceFile, Error> {
 }
 
 /// Reads and validates a lab file, printing its diagnostics.
-fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
+fn load(ui: &Ui, arg: &LabArg) -> Result<(Loaded, String), Error> {
     let file = read_source(&lab_path(arg)?)?;
-    let mut loaded = lab::load(&file.shown, &file.text, &file.dir, &DiskFiles);
+    let mut loaded = lab::load_resized(
+        &file.shown,
+        &file.text,
+        &file.dir,
+        &DiskFiles,
+        &[],
+        &ui.vars,
+    )
+    .map_err(Error::Usage)?;
     if let Some(lab) = &loaded.lab {
         let is_set = |name: &str| std::env::var_os(name).is_some();
         loaded
@@ -340,7 +375,7 @@ fn load(arg: &LabArg) -> Result<(Loaded, String), Error> {
 
 /// Loads a lab and fails with every problem reported when it has errors; applies `--image`.
 pub(crate) fn load_valid(ui: &Ui, arg: &LabArg) -> Result<Lab, Error> {
-    let (loaded, shown) = load(arg)?;
+    let (loaded, shown) = load(ui, arg)?;
     if !loaded.diagnostics.is_empty() && !ui.json {
         ui.err(&diagnostics::render_diagnostics(
             &loaded.sources,
@@ -382,7 +417,7 @@ pub(crate) fn apply_images(lab: &mut Lab, images: &[String]) -> Result<(), Error
 }
 
 fn validate(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
-    let (loaded, shown) = load(arg)?;
+    let (loaded, shown) = load(ui, arg)?;
     let errors = loaded.error_count();
     let warnings = loaded.diagnostics.len() - errors;
     if ui.json {
@@ -499,6 +534,7 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
             "actions": plan.actions,
             "stages": plan.stages().len(),
             "leftovers": plan.leftovers,
+            "left_out": lab.left_out,
         }));
     } else {
         ui.out(&plan_view::render_plan(
@@ -507,6 +543,7 @@ fn plan(ui: &Ui, arg: &LabArg, offline: bool) -> Result<u8, Error> {
             &against,
             &plan,
         ));
+        ui.out(&plan_view::render_left_out(&lab.left_out));
     }
     Ok(exit_code::OK)
 }

@@ -46,7 +46,9 @@ fn load_scenario(ui: &Ui, file: &Path, images: &[String]) -> Result<(Scenario, L
     )?;
     let resize = |counts: &[(String, u32)]| -> Result<Lab, String> {
         let main = lab.sources.main();
-        let loaded = lab::load_resized(&main.name, &main.text, &lab.dir, &DiskFiles, counts);
+        let loaded = lab::load_resized(
+            &main.name, &main.text, &lab.dir, &DiskFiles, counts, &ui.vars,
+        )?;
         match loaded.lab {
             Some(mut resized) => {
                 apply_images(&mut resized, images).map_err(|error| error.to_string())?;
@@ -96,15 +98,17 @@ pub(crate) fn validate(ui: &Ui, file: &Path, images: &[String]) -> Result<u8, Er
                 "name": act.name,
                 "checks": act.checks.len(),
             })).collect::<Vec<_>>(),
+            "left_out": scenario.left_out,
         }));
     } else {
         ui.out(&format!(
-            "{}: scenario `{}` on lab `{}` is valid ({}, {})\n",
+            "{}: scenario `{}` on lab `{}` is valid ({}, {})\n{}",
             file.display(),
             scenario.name,
             lab.name,
             crate::report::count(scenario.acts.len(), "act"),
-            crate::report::count(checks, "check")
+            crate::report::count(checks, "check"),
+            crate::report::plan_view::render_left_out(&scenario.left_out)
         ));
     }
     Ok(exit_code::OK)
@@ -213,11 +217,12 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
     let say = |text: String| print_check_lines(ui, args.reports.tap, &format!("{text}\n"));
     let began = Instant::now();
     say(format!(
-        "scenario `{}` on lab `{}` ({}): {}",
+        "scenario `{}` on lab `{}` ({}): {}{}",
         scenario.name,
         session.lab.name,
         session.hypervisor,
-        crate::report::count(scenario.acts.len(), "act")
+        crate::report::count(scenario.acts.len(), "act"),
+        crate::report::plan_view::render_left_out(&scenario.left_out).trim_end()
     ));
     converge(ui, &session, &asked)?;
     let mut verifications = Vec::new();

@@ -13,6 +13,7 @@ pub mod spanned;
 pub mod suggest;
 pub mod template_check;
 pub(crate) mod validate;
+mod var_overrides;
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -21,6 +22,8 @@ pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Severity};
 pub use model::Lab;
 pub use source::{FileId, NotUtf8, Sources, Span};
 pub use validate::LabFiles;
+pub use validate::condition::holds_for as condition_holds;
+pub use var_overrides::VarOverrides;
 
 use raw::RawLab;
 use schema_check::SchemaCheck;
@@ -144,24 +147,38 @@ fn sort(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// Parses and validates a lab file. `name` is how the file is shown in messages, `dir` the
 /// folder that relative paths in it are relative to.
 pub fn load(name: &str, text: &str, dir: &Path, files: &dyn LabFiles) -> Loaded {
-    load_resized(name, text, dir, files, &[])
+    match load_resized(name, text, dir, files, &[], &VarOverrides::default()) {
+        Ok(loaded) => loaded,
+        Err(message) => Loaded {
+            lab: None,
+            diagnostics: vec![Diagnostic::error(
+                DiagnosticKind::InvalidValue,
+                Span::default(),
+                message,
+            )],
+            sources: Sources::new(name, text),
+        },
+    }
 }
 
 /// Parses and validates a lab file whose replica groups in `counts` have another number of
 /// replicas than the file says (a scenario adds and removes replicas). Every name, address and
-/// MAC of the resized groups is checked as if the file said so.
+/// MAC of the resized groups is checked as if the file said so. `overrides` replace values of
+/// `[vars]` (from the command line); one that names no var, or has another type, is refused.
 pub fn load_resized(
     name: &str,
     text: &str,
     dir: &Path,
     files: &dyn LabFiles,
     counts: &[(String, u32)],
-) -> Loaded {
+    overrides: &VarOverrides,
+) -> Result<Loaded, String> {
     let sources = Sources::new(name, text);
     let (mut raw, unknown_keys) = match parse_document::<RawLab>(text, schema()) {
         Ok(parsed) => parsed,
-        Err(diagnostics) => return finish(None, diagnostics, sources),
+        Err(diagnostics) => return Ok(finish(None, diagnostics, sources)),
     };
+    overrides.apply(raw.lab.get().name.get(), &mut raw.vars)?;
     for (group, count) in counts {
         for (key, vm) in raw.vms.iter_mut() {
             if key.get() == group {
@@ -177,7 +194,7 @@ pub fn load_resized(
     let (lab, mut diagnostics, sources) = validate::validate(&raw, sources, dir, files);
     diagnostics.extend(unknown_keys);
     let lab = if diagnostics.has_errors() { None } else { lab };
-    finish(lab, diagnostics.sorted(), sources)
+    Ok(finish(lab, diagnostics.sorted(), sources))
 }
 
 /// Warnings for the credentials' environment variables that `is_set` says are not set, each at

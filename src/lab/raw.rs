@@ -221,6 +221,11 @@ pub struct RawVm {
     /// Free text stored in VirtualBox with the VM.
     #[serde(default)]
     pub description: Option<String>,
+    /// A condition, a MiniJinja expression over `vars` and `lab` (e.g.
+    /// `vars.discovery == "consul"`): the VM (all its replicas) exists only when it is true. Checked like a template;
+    /// `plan` lists what it leaves out.
+    #[serde(default)]
+    pub when: Option<Sp<String>>,
 }
 
 /// One network adapter of a VM.
@@ -314,6 +319,11 @@ pub struct RawStep {
     /// Environment variables for `run` and `script`.
     #[serde(default)]
     pub env: Option<IndexMap<String, String>>,
+    /// A condition, a MiniJinja expression over `vars` and `lab` (e.g.
+    /// `vars.discovery == "consul"`): the step runs only when it is true. Checked like a template;
+    /// `plan` lists what it leaves out.
+    #[serde(default)]
+    pub when: Option<Sp<String>>,
     /// Seconds before the step is stopped and fails (default 600).
     #[serde(default)]
     pub timeout: Option<Sp<f64>>,
@@ -327,6 +337,11 @@ pub struct RawCheck {
     /// Name in reports (default: derived from the check).
     #[serde(default)]
     pub name: Option<Sp<String>>,
+    /// A condition, a MiniJinja expression over `vars` and `lab` (e.g.
+    /// `vars.discovery == "consul"`): the check is part of the lab only when it is true. Checked like a template;
+    /// `plan` lists what it leaves out.
+    #[serde(default)]
+    pub when: Option<Sp<String>>,
     /// Weight in the grade (default 1).
     #[serde(default)]
     pub weight: Option<Sp<f64>>,

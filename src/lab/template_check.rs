@@ -92,8 +92,44 @@ impl TemplateScope {
                 ];
             }
         };
+        let paths = template.undeclared_variables(true).into_iter().collect();
+        self.check_paths(text, paths, usage, ROOTS)
+    }
+
+    /// Checks a `when` condition: an expression (not a template) that may use only `roots`.
+    pub fn check_condition(&self, text: &TemplateText, roots: &[&str]) -> Vec<Diagnostic> {
+        let env = template_environment();
+        let expression = match env.compile_expression(&text.source) {
+            Ok(expression) => expression,
+            Err(error) => {
+                let range = error.range().unwrap_or(0..text.source.len());
+                return vec![
+                    Diagnostic::error(
+                        DiagnosticKind::Template,
+                        text.span_of(range),
+                        format!(
+                            "`when` is not an expression: {}",
+                            error.detail().unwrap_or("invalid expression")
+                        ),
+                    )
+                    .with_label("here"),
+                ];
+            }
+        };
+        let paths = expression.undeclared_variables(true).into_iter().collect();
+        self.check_paths(text, paths, TemplateUse::Global, roots)
+    }
+
+    /// Reports every variable path of `paths` that does not exist, located in `text`.
+    fn check_paths(
+        &self,
+        text: &TemplateText,
+        mut paths: Vec<String>,
+        usage: TemplateUse,
+        roots: &[&str],
+    ) -> Vec<Diagnostic> {
+        let env = template_environment();
         let globals: BTreeSet<String> = env.globals().map(|(name, _)| name.to_string()).collect();
-        let mut paths: Vec<String> = template.undeclared_variables(true).into_iter().collect();
         paths.sort();
         let mut diagnostics = Vec::new();
         for path in paths {
@@ -101,7 +137,7 @@ impl TemplateScope {
             if globals.contains(segments[0]) {
                 continue;
             }
-            if let Some((bad, candidates)) = self.first_unknown(&segments, usage) {
+            if let Some((bad, candidates)) = self.first_unknown(&segments, usage, roots) {
                 let shown = segments[..=bad].join(".");
                 let range = locate(&text.source, &shown, segments[bad]);
                 let suggestion = closest(segments[bad], &candidates).map(|name| {
@@ -109,7 +145,10 @@ impl TemplateScope {
                     fixed.push(&name);
                     format!("did you mean `{}`?", fixed.join("."))
                 });
-                let message = if segments[0] == "vm" && usage == TemplateUse::Global {
+                let message = if segments[0] == "vm"
+                    && usage == TemplateUse::Global
+                    && roots.contains(&"vms")
+                {
                     "template uses `vm`, which only exists where the template is rendered for one VM (provisioning steps, checks with `on`)".to_string()
                 } else {
                     format!("template uses unknown variable `{shown}`")
@@ -131,7 +170,12 @@ impl TemplateScope {
     }
 
     /// The index of the first segment that does not exist, with what would have been valid.
-    fn first_unknown(&self, segments: &[&str], usage: TemplateUse) -> Option<(usize, Vec<String>)> {
+    fn first_unknown(
+        &self,
+        segments: &[&str],
+        usage: TemplateUse,
+        allowed_roots: &[&str],
+    ) -> Option<(usize, Vec<String>)> {
         let strings = |names: &[&str]| {
             names
                 .iter()
@@ -139,7 +183,7 @@ impl TemplateScope {
                 .collect::<Vec<_>>()
         };
         let root = segments[0];
-        let mut roots = strings(ROOTS);
+        let mut roots = strings(allowed_roots);
         if usage == TemplateUse::Global {
             roots.retain(|name| name != "vm");
         }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::lab::model::LeftOut;
 use crate::plan::Plan;
 
 /// The plan as text. `against` says what it was planned against ("an empty inventory",
@@ -57,6 +58,19 @@ pub fn render_plan(lab: &str, vm_count: usize, against: &str, plan: &Plan) -> St
             "\nVM {} (was `{}`) {what}",
             leftover.vbox_name, leftover.role
         );
+    }
+    out
+}
+
+/// What `when` conditions left out of the lab, one line each with the condition.
+pub fn render_left_out(left_out: &[LeftOut]) -> String {
+    let mut out = String::new();
+    if left_out.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\nleft out by `when`:");
+    for item in left_out {
+        let _ = writeln!(out, "  {} (when {} is false)", item.what, item.when);
     }
     out
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::model::{Act, ActAction, Scenario};
 use super::raw::{RawAct, RawScenario};
 use crate::lab::diagnostic::Diagnostics;
+use crate::lab::model::{LeftOut, TemplateText};
 use crate::lab::spanned::Sp;
 use crate::lab::suggest::did_you_mean;
 use crate::lab::validate::validate_extras;
@@ -322,8 +323,32 @@ pub fn validate(
     }
     let mut current = lab.clone();
     let mut acts = Vec::new();
+    let mut left_out = Vec::new();
     let mut failed = false;
     for (index, act) in raw.acts.iter().enumerate() {
+        if let Some(when) = &act.get().when {
+            let at = span(when.range());
+            let text = TemplateText::from_toml(when.get().clone(), at.clone(), sources.text(&at));
+            match crate::lab::condition_holds(&current, &text) {
+                Ok(true) => {}
+                Ok(false) => {
+                    left_out.push(LeftOut {
+                        what: act.get().name.as_ref().map_or_else(
+                            || format!("act {}", index + 1),
+                            |name| format!("act `{}`", name.get()),
+                        ),
+                        when: when.get().clone(),
+                        span: at,
+                    });
+                    continue;
+                }
+                Err(problems) => {
+                    validator.diagnostics.extend(problems);
+                    failed = true;
+                    continue;
+                }
+            }
+        }
         let Some((action, after, derived)) = validator.action(act, &current) else {
             failed = true;
             continue;
@@ -373,6 +398,7 @@ pub fn validate(
         description: info.description.as_ref().map(|d| d.get().clone()),
         lab_file: dir.join(info.lab.get()),
         acts,
+        left_out,
         sources: sources.clone(),
     });
     LoadedScenario {

@@ -63,6 +63,8 @@ pub struct Scenario {
     pub lab_file: PathBuf,
     /// The acts, in order.
     pub acts: Vec<Act>,
+    /// Acts whose `when` is false.
+    pub left_out: Vec<crate::lab::model::LeftOut>,
     /// The scenario file (and files it refers to), for locations.
     pub sources: Sources,
 }

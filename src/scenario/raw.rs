@@ -63,4 +63,8 @@ pub struct RawAct {
     /// Checks run after the act (`[[act.checks]]`), as in a lab file.
     #[serde(default)]
     pub checks: Vec<Sp<RawCheck>>,
+    /// A condition over the lab's `vars` and `lab` (a MiniJinja expression, e.g.
+    /// `vars.discovery == "consul"`): the act is part of the scenario only when it is true.
+    #[serde(default)]
+    pub when: Option<Sp<String>>,
 }

@@ -326,3 +326,164 @@ fn completions_and_man_page() {
     assert_eq!(man.status.code(), Some(0));
     assert!(stdout(&man).contains(".TH labctl"), "roff man page");
 }
+
+/// A lab with a variant: `discovery` picks which VM and steps exist.
+const VARIANTS: &str = r#"[lab]
+name = "variants"
+
+[vars]
+discovery = "etcd"
+port = 5000
+
+[images.base]
+ova = "b.ova"
+user = "u"
+password = "p"
+
+[networks.lab]
+type = "hostonly"
+cidr = "192.168.56.0/24"
+
+[vms.etcd]
+when = "vars.discovery == 'etcd'"
+nics = [{ net = "lab", ip = "192.168.56.10" }]
+
+[vms.consul]
+when = "vars.discovery == 'consul'"
+nics = [{ net = "lab", ip = "192.168.56.11" }]
+provision = [{ name = "install consul", run = "apt-get install -y consul" }]
+
+[vms.lb]
+nics = [{ net = "lab", ip = "192.168.56.20" }]
+provision = [
+  { name = "watch etcd", run = "echo etcd", when = "vars.discovery == 'etcd'" },
+  { name = "watch consul", run = "echo consul", when = "vars.discovery == 'consul'" },
+]
+
+[[checks]]
+name = "consul lists the replicas"
+when = "vars.discovery == 'consul'"
+command = "consul catalog nodes"
+on = "consul"
+"#;
+
+fn variants_file() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("variants.toml");
+    std::fs::write(&file, VARIANTS).unwrap();
+    let shown = file.to_str().unwrap().to_string();
+    (dir, shown)
+}
+
+#[test]
+fn when_leaves_out_vms_steps_and_checks_and_plan_says_so() {
+    let (_dir, file) = variants_file();
+    let output = run(&["plan", "--offline", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("create VM variants-etcd") || text.contains("variants-etcd"),
+        "{text}"
+    );
+    assert!(!text.contains("variants-consul"), "{text}");
+    assert!(
+        text.contains("left out by `when`:")
+            && text.contains("vm `consul` (when vars.discovery == 'consul' is false)")
+            && text.contains("step `watch consul` (when vars.discovery == 'consul' is false)")
+            && text.contains("check `consul lists the replicas` (when"),
+        "{text}"
+    );
+
+    let output = run(&["--var", "discovery=consul", "plan", "--offline", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("variants-consul") && !text.contains("variants-etcd"),
+        "{text}"
+    );
+    assert!(
+        text.contains("vm `etcd` (when vars.discovery == 'etcd' is false)"),
+        "{text}"
+    );
+
+    let vars = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(vars.path(), "discovery = \"consul\"\n").unwrap();
+    let output = run(&[
+        "--json",
+        "--vars",
+        vars.path().to_str().unwrap(),
+        "plan",
+        "--offline",
+        &file,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let left_out: Vec<&str> = plan["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(left_out, ["vm `etcd`", "step `watch etcd`"]);
+}
+
+#[test]
+fn var_overrides_are_checked_against_the_lab() {
+    let (_dir, file) = variants_file();
+    let output = run(&["--var", "discovry=consul", "validate", &file]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(
+            "`--var discovry=consul`: lab `variants` has no var `discovry` in [vars]; did you mean `discovery`?"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&["--var", "port=http", "validate", &file]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`port` is a number in the lab file, not a string"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&["--var", "port=8080", "validate", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn a_when_is_checked_like_a_template() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    let bad = VARIANTS
+        .replace("when = \"vars.discovery == 'etcd'\"\nnics", "when = \"vars.discovry == 'etcd'\"\nnics")
+        .replace(
+            "{ name = \"watch consul\", run = \"echo consul\", when = \"vars.discovery == 'consul'\" }",
+            "{ name = \"watch consul\", run = \"echo consul\", when = \"vm.name == 'lb'\" }",
+        )
+        .replace("when = \"vars.discovery == 'consul'\"\ncommand", "when = \"vars.discovery ==\"\ncommand");
+    std::fs::write(&file, bad).unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("template uses unknown variable `vars.discovry`")
+            && text.contains("did you mean `vars.discovery`?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("template uses unknown variable `vm`"),
+        "{text}"
+    );
+    assert!(text.contains("`when` is not an expression"), "{text}");
+
+    let orphan = VARIANTS.replace("when = \"vars.discovery == 'consul'\"\ncommand", "command");
+    std::fs::write(&file, orphan).unwrap();
+    let output = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output)
+            .contains("this check names vm `consul`, which its `when` leaves out of the lab"),
+        "{}",
+        stderr(&output)
+    );
+}

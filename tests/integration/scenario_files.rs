@@ -9,6 +9,9 @@ const LAB: &str = r#"
 [lab]
 name = "grow"
 
+[vars]
+extra = false
+
 [images.base]
 ova = "base.ova"
 user = "student"
@@ -170,4 +173,68 @@ fn every_shipped_scenario_validates_against_its_lab() {
         );
     }
     assert!(found >= 3, "the course scenarios are shipped");
+}
+
+#[test]
+fn an_act_whose_when_is_false_is_left_out_and_var_brings_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.ova"), b"").unwrap();
+    std::fs::write(dir.path().join("lab.toml"), LAB).unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        r#"
+[scenario]
+name = "maybe"
+lab = "lab.toml"
+
+[[act]]
+name = "grow more"
+when = "vars.extra"
+add = "web"
+
+[[act.checks]]
+http = "http://{{ vms.web4.ip }}/"
+
+[[act]]
+name = "always"
+stop = "lb"
+"#,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let output = Command::new(labctl())
+            .args(extra)
+            .args(["scenario", "validate", "s.toml"])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("labctl runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("is valid (1 act, 0 checks)")
+            && text.contains("act `grow more` (when vars.extra is false)"),
+        "{text}"
+    );
+    let (code, text) = run(&["--var", "extra=true"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("is valid (2 acts, 1 check)"), "{text}");
+
+    let bad = std::fs::read_to_string(dir.path().join("s.toml"))
+        .unwrap()
+        .replace("vars.extra", "vars.extar");
+    std::fs::write(dir.path().join("s.toml"), bad).unwrap();
+    let (code, text) = run(&[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("s.toml:8:") && text.contains("did you mean `vars.extra`?"),
+        "{text}"
+    );
 }

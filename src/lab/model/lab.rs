@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 
 use super::check::Check;
 use super::image::Image;
+use super::left_out::LeftOut;
 use super::network::Network;
 use super::vm::Vm;
 use crate::lab::source::{Sources, Span};
@@ -31,6 +32,8 @@ pub struct Lab {
     pub vms: Vec<Vm>,
     /// Checks in file order.
     pub checks: Vec<Check>,
+    /// What `when` conditions left out, in file order.
+    pub left_out: Vec<LeftOut>,
     /// The lab file and the files it uses.
     pub sources: Sources,
     /// Where `[lab]` is.

@@ -3,6 +3,7 @@
 mod check;
 mod image;
 mod lab;
+mod left_out;
 mod mac_address;
 mod network;
 mod secret;
@@ -13,6 +14,7 @@ mod vm;
 pub use check::{Check, CheckKind, HeaderMatch, Identify};
 pub use image::{Image, ImageSource, SecretVariable};
 pub use lab::Lab;
+pub use left_out::LeftOut;
 pub use mac_address::{MacAddress, MacError};
 pub use network::{Dhcp, Network, NetworkForward, NetworkKind};
 pub use secret::{Login, Password, PrivateKey};

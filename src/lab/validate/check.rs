@@ -48,6 +48,13 @@ impl Validator<'_> {
         let mut names: HashMap<String, Range<usize>> = HashMap::new();
         let groups: Vec<String> = self.scope.groups.clone();
         for (index, check) in raw.iter().enumerate() {
+            let shown = check.get().name.as_ref().map_or_else(
+                || format!("check {}", index + 1),
+                |name| format!("check `{}`", name.get()),
+            );
+            if !self.holds(check.get().when.as_ref(), shown) {
+                continue;
+            }
             let Some(resolved) = self.check(check, index, vms, networks, &groups) else {
                 continue;
             };
@@ -475,6 +482,10 @@ impl Validator<'_> {
         if !group.is_empty() {
             return Some(group);
         }
+        if self.left_out_vms.contains(name) {
+            self.left_out_reference(text);
+            return None;
+        }
         if self.broken.vms.contains(name) {
             return None;
         }
@@ -489,9 +500,27 @@ impl Validator<'_> {
         None
     }
 
+    /// A check that names a VM its `when` leaves out.
+    fn left_out_reference(&mut self, text: &Sp<String>) {
+        self.error(
+            DiagnosticKind::UnknownReference,
+            text.range(),
+            format!(
+                "this check names vm `{}`, which its `when` leaves out of the lab",
+                text.get()
+            ),
+        )
+        .set_label("left out by `when`")
+        .set_help(Some("give the check the same `when` as the VM".into()));
+    }
+
     fn one_vm(&mut self, text: &Sp<String>, vm_names: &[&str], what: &str) -> Option<String> {
         if vm_names.contains(&text.get().as_str()) {
             return Some(text.get().clone());
+        }
+        if self.left_out_vms.contains(text.get()) {
+            self.left_out_reference(text);
+            return None;
         }
         if self.broken.vms.contains(text.get()) {
             return None;

@@ -5,6 +5,7 @@
 //! as it can be and everything found is reported together.
 
 mod check;
+pub mod condition;
 mod cycle;
 mod image;
 mod network;
@@ -26,6 +27,7 @@ use super::raw::{RawCheck, RawLab, RawStep};
 use super::source::{FileId, Sources, Span};
 use super::spanned::Sp;
 use super::template_check::{TemplateScope, TemplateUse};
+use crate::lab::model::LeftOut;
 
 /// Read access to the files a lab file refers to (scripts, templates, uploads).
 pub trait LabFiles {
@@ -48,6 +50,12 @@ pub(crate) struct Validator<'a> {
     /// Networks and VMs the file declares but that were left out for errors of their own
     /// (already reported): references to them are not reported again as unknown.
     pub(crate) broken: Broken,
+    /// What `when` conditions see (`vars`, `lab`).
+    pub(crate) condition_facts: serde_json::Value,
+    /// What `when` conditions left out.
+    pub(crate) left_out: Vec<LeftOut>,
+    /// VM names and groups left out by their `when`.
+    pub(crate) left_out_vms: std::collections::HashSet<String>,
 }
 
 /// Names declared in the file whose validation failed.
@@ -76,6 +84,9 @@ pub fn validate(
         step_cache: HashMap::new(),
         after_spans: HashMap::new(),
         broken: Broken::default(),
+        condition_facts: serde_json::Value::Null,
+        left_out: Vec::new(),
+        left_out_vms: std::collections::HashSet::new(),
     };
     let lab = validator.lab(raw);
     let diagnostics = std::mem::take(&mut validator.diagnostics);
@@ -142,6 +153,12 @@ pub fn validate_extras(
         step_cache: HashMap::new(),
         after_spans: HashMap::new(),
         broken: Broken::default(),
+        condition_facts: serde_json::json!({
+            "vars": lab.vars,
+            "lab": { "name": lab.name, "description": lab.description },
+        }),
+        left_out: Vec::new(),
+        left_out_vms: std::collections::HashSet::new(),
     };
     let checks = validator.checks(raw_checks, &lab.vms, &lab.networks);
     let steps = validator.steps(raw_steps);
@@ -236,8 +253,25 @@ impl<'a> Validator<'a> {
 
         self.scope.vars = raw.vars.keys().cloned().collect();
         self.scope.networks = raw.networks.keys().map(|key| key.get().clone()).collect();
-        self.scope.groups = raw.vms.keys().map(|key| key.get().clone()).collect();
-        self.scope.vms = vm::expanded_names(raw);
+        self.set_condition_facts(raw);
+        for (key, vm) in &raw.vms {
+            if !self.holds(vm.get().when.as_ref(), format!("vm `{}`", key.get())) {
+                self.left_out_vms.insert(key.get().clone());
+                self.left_out_vms
+                    .extend(vm::replica_names(key.get(), vm.get()));
+            }
+        }
+        self.broken.vms.extend(self.left_out_vms.iter().cloned());
+        self.scope.groups = raw
+            .vms
+            .keys()
+            .map(|key| key.get().clone())
+            .filter(|group| !self.left_out_vms.contains(group))
+            .collect();
+        self.scope.vms = vm::expanded_names(raw)
+            .into_iter()
+            .filter(|name| !self.left_out_vms.contains(name))
+            .collect();
         for (key, step) in &raw.steps {
             self.named_steps.insert(key.get().clone(), step);
         }
@@ -261,6 +295,11 @@ impl<'a> Validator<'a> {
             networks,
             vms,
             checks,
+            left_out: {
+                let mut left_out = std::mem::take(&mut self.left_out);
+                left_out.dedup_by(|a, b| a.what == b.what && a.span == b.span);
+                left_out
+            },
             sources: self.sources.clone(),
             span: self.span(raw.lab.range()),
         })

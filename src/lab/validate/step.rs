@@ -20,6 +20,26 @@ impl Validator<'_> {
     pub(crate) fn steps(&mut self, raw: &[Sp<RawStep>]) -> Vec<Step> {
         let mut steps = Vec::new();
         for step in raw {
+            let raw_step = step.get();
+            let shown = raw_step
+                .name
+                .as_ref()
+                .or(raw_step.use_step.as_ref())
+                .or(raw_step.run.as_ref())
+                .map_or_else(String::new, |text| {
+                    let text: String = text
+                        .get()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(60)
+                        .collect();
+                    format!(" `{text}`")
+                });
+            if !self.holds(raw_step.when.as_ref(), format!("step{shown}")) {
+                continue;
+            }
             if let Some(name) = &step.get().use_step {
                 if let Some(resolved) = self.named_step(step, name) {
                     steps.push(resolved);

@@ -42,7 +42,7 @@ const MAX_REPLICAS: u32 = 100;
 /// The longest VM description: it travels on VBoxManage's command line.
 const MAX_DESCRIPTION: usize = 4096;
 
-fn replica_names(group: &str, vm: &RawVm) -> Vec<String> {
+pub(crate) fn replica_names(group: &str, vm: &RawVm) -> Vec<String> {
     match &vm.count {
         None => vec![group.to_string()],
         Some(count) => (1..=(*count.get()).min(MAX_REPLICAS))
@@ -77,6 +77,9 @@ impl Validator<'_> {
         for (key, raw_vm) in &raw.vms {
             let group = key.get().clone();
             let vm = raw_vm.get();
+            if self.left_out_vms.contains(&group) {
+                continue;
+            }
             if !is_identifier(&group) {
                 self.error(
                     DiagnosticKind::InvalidValue,
