@@ -63,7 +63,86 @@ fn appliance(world: &World, flavour: &str) -> String {
     format!("ubuntu={}", path.display())
 }
 
-fn course_lab(tag: &str, lab: &str, scenarios: &[&str], version: Option<&str>, flavour: &str) {
+/// A check of a course lab broken on purpose: it must fail, with what it found, and pass again
+/// once repaired.
+struct Breakage {
+    /// The check's name.
+    check: &'static str,
+    /// The VM broken, and how (a shell command run as root).
+    vm: &'static str,
+    break_with: &'static str,
+    /// What the failed check's `actual` shows.
+    actual_has: &'static str,
+    /// How it is repaired (on the same VM), then a command on `settled_on` that exits 0 once the
+    /// lab is whole again.
+    repair_with: &'static str,
+    settled_on: &'static str,
+    settled: &'static str,
+}
+
+fn labctl_exec(world: &World, lab_file: &str, vm: &str, command: &str, what: &str) {
+    world
+        .labctl(&[
+            "exec",
+            lab_file,
+            vm,
+            "--",
+            &format!("sudo sh -c '{command}'"),
+        ])
+        .expect(0, what);
+}
+
+fn break_and_repair(world: &World, lab_file: &str, breakage: &Breakage) {
+    let what = breakage.check;
+    labctl_exec(
+        world,
+        lab_file,
+        breakage.vm,
+        breakage.break_with,
+        &format!("break `{what}`"),
+    );
+    let broken = world.labctl(&["--json", "verify", lab_file, "--only", what]);
+    broken.expect(1, &format!("`{what}` with its subject broken"));
+    let report: serde_json::Value = serde_json::from_str(&broken.stdout).expect("JSON report");
+    let check = &report["suites"][0]["checks"][0];
+    assert_eq!(check["passed"], false, "{check}");
+    let actual = check["actual"].as_str().unwrap_or_default();
+    assert!(
+        actual.contains(breakage.actual_has)
+            && !check["expected"].as_str().unwrap_or("").is_empty(),
+        "`{what}` broken: expected {}, actual {actual}",
+        check["expected"]
+    );
+    labctl_exec(
+        world,
+        lab_file,
+        breakage.vm,
+        breakage.repair_with,
+        &format!("repair `{what}`"),
+    );
+    labctl_exec(
+        world,
+        lab_file,
+        breakage.settled_on,
+        &format!(
+            "for i in $(seq 60); do {} && exit 0; sleep 1; done; exit 1",
+            breakage.settled
+        ),
+        &format!("`{what}` settles after the repair"),
+    );
+    world
+        .labctl(&["verify", lab_file, "--only", what])
+        .expect(0, &format!("`{what}` repaired"));
+}
+
+fn course_lab(
+    tag: &str,
+    lab: &str,
+    scenarios: &[&str],
+    version: Option<&str>,
+    flavour: &str,
+    breakages: &[Breakage],
+) {
     let mut world = World::new(tag);
     if let Some(version) = version {
         world = world.emulating(version);
@@ -77,6 +156,9 @@ fn course_lab(tag: &str, lab: &str, scenarios: &[&str], version: Option<&str>, f
     let verify = world.labctl(&["verify", &lab_file, "--junit", "reports/verify.xml"]);
     verify.expect(0, &format!("verify {lab_file}"));
     assert!(verify.stdout.contains("(100.0%)"), "{}", verify.stdout);
+    for breakage in breakages {
+        break_and_repair(&world, &lab_file, breakage);
+    }
     for scenario in scenarios {
         let file = format!("scenarios/{scenario}.toml");
         let run = world.labctl(&["scenario", "run", &file, "--image", &image]);
@@ -107,6 +189,15 @@ fn exam3_comes_up_verifies_adds_a_replica_and_is_destroyed() {
         &["exam3-add-replica"],
         Some("6.1.50r161033"),
         "course",
+        &[Breakage {
+            check: "HAProxy's stats page lists every replica as UP",
+            vm: "web2",
+            break_with: "systemctl stop microservice",
+            actual_has: "web1 UP",
+            repair_with: "systemctl start microservice",
+            settled_on: "lb",
+            settled: "curl -fsS \"http://127.0.0.1:8181/;csv\" | grep -q \"^microservices,web2,.*,UP,\"",
+        }],
     );
 }
 
@@ -119,11 +210,40 @@ fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destr
         &["escalamiento-least-conn", "escalamiento-failover"],
         Some("7.1.4r165100"),
         "course",
+        &[
+            Breakage {
+                check: "the host reaches app2 on vboxnet0",
+                vm: "app2",
+                break_with: "sysctl -qw net.ipv4.icmp_echo_ignore_all=1",
+                actual_has: "app2",
+                repair_with: "sysctl -qw net.ipv4.icmp_echo_ignore_all=0",
+                settled_on: "app2",
+                settled: "true",
+            },
+            Breakage {
+                check: "app2's way out is NatNetwork (adapter 2)",
+                vm: "app2",
+                break_with: "ip route show default > /run/default-route && ip route del default",
+                actual_has: "does not match",
+                repair_with: "ip route add $(cat /run/default-route)",
+                settled_on: "app2",
+                settled: "ip route show default | grep -q via",
+            },
+            Breakage {
+                check: "NGINX's upstream log shows requests served by both apps",
+                vm: "app1",
+                break_with: "systemctl stop app",
+                actual_has: "does not match",
+                repair_with: "systemctl start app",
+                settled_on: "app2",
+                settled: "curl -fsS http://192.168.56.31:8080/health | grep -q connected",
+            },
+        ],
     );
 }
 
 /// On VirtualBox 7.0, a Vagrant-style box with Guest Additions.
 #[test]
 fn voting_comes_up_counts_every_vote_and_is_destroyed() {
-    course_lab("voting", "voting", &[], None, "box");
+    course_lab("voting", "voting", &[], None, "box", &[]);
 }

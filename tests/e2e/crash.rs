@@ -9,9 +9,13 @@ use crate::world::{World, finish, lab_preamble};
 fn lab(name: &str) -> String {
     lab_preamble(name)
         + r#"
+# A large pool: each round's guests boot afresh and their DHCP clients (ifupdown runs dhclient
+# with `-i`) identify themselves by a new time-based DUID, so each round takes new leases, kept
+# 10 minutes as VirtualBox's DHCP server keeps them: a /24 pool runs out after about 77 rounds.
 [networks.back]
 type = "natnetwork"
-cidr = "10.30.0.0/24"
+cidr = "10.30.0.0/16"
+dhcp_range = "10.30.1.1-10.30.255.254"
 
 [defaults]
 provision = [{ run = "hostname > /tmp/me" }, { text = "hello\n", to = "/tmp/hello" }]

@@ -236,7 +236,9 @@ impl World {
             .map(|entry| entry.path())
             .filter(|path| {
                 let name = path.display().to_string();
-                name.ends_with("-Dhcpd.log") || name.ends_with("-Dhcpd.dnsmasq.conf")
+                name.ends_with("-Dhcpd.log")
+                    || name.ends_with("-Dhcpd.dnsmasq.conf")
+                    || name.ends_with("-Dhcpd.leases")
             });
         for path in logs {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
