@@ -78,9 +78,8 @@ struct Shared {
     status: Vec<Status>,
     remaining: Vec<usize>,
     ready: BTreeSet<usize>,
-    running: usize,
     /// What runs now, by plan index.
-    now: BTreeSet<usize>,
+    running: BTreeSet<usize>,
     stop: Option<String>,
     /// Whether the interruption was announced (once, by whoever sees it first).
     announced: bool,
@@ -115,8 +114,7 @@ pub fn execute(
             .filter(|action| action.after.is_empty())
             .map(|action| action.id.0)
             .collect(),
-        running: 0,
-        now: BTreeSet::new(),
+        running: BTreeSet::new(),
         stop: None,
         announced: false,
     });
@@ -149,7 +147,7 @@ pub fn execute(
             state.announced = true;
             emit(Event::Stopping {
                 waiting_for: state
-                    .now
+                    .running
                     .iter()
                     .map(|&index| format!("#{} {}", index + 1, plan.actions[index].action))
                     .collect(),
@@ -189,11 +187,10 @@ pub fn execute(
                             if let Some(&index) = state.ready.iter().next() {
                                 state.ready.remove(&index);
                                 state.status[index] = Status::Running;
-                                state.running += 1;
-                                state.now.insert(index);
+                                state.running.insert(index);
                                 break Some(index);
                             }
-                            if state.running == 0 {
+                            if state.running.is_empty() {
                                 break None;
                             }
                             state = wake.wait(state).expect("executor state");
@@ -229,8 +226,7 @@ pub fn execute(
                         seconds: began.elapsed().as_secs_f64(),
                     });
                     let mut state = shared.lock().expect("executor state");
-                    state.running -= 1;
-                    state.now.remove(&index);
+                    state.running.remove(&index);
                     let failed = outcome != Outcome::Done;
                     let why = match outcome {
                         Outcome::Interrupted(_) => "interrupted".to_string(),
