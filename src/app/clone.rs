@@ -5,16 +5,46 @@ use super::Ui;
 use super::lab_session::connect_virtualbox;
 use crate::error::Error;
 use crate::exit_code;
-use crate::hypervisor::InventoryScope;
-use crate::hypervisor::inventory::Attachment;
+use crate::hypervisor::inventory::{Attachment, ObservedVm};
 use crate::hypervisor::vboxmanage::CloneRequest;
+use crate::hypervisor::{InventoryScope, VBoxManage};
+use crate::lab::model::MacAddress;
 
 /// Snapshot `clone` takes of a VM that has none.
 const CLONE_SNAPSHOT: &str = "labctl-clone-base";
 
-/// `labctl clone SRC NAME [--full]`.
-pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8, Error> {
-    let (vbox, _) = connect_virtualbox()?;
+/// A clone made, with the MACs of both VMs per enabled adapter of the original.
+pub(crate) struct Cloned {
+    /// The VM cloned.
+    pub original: ObservedVm,
+    /// The clone.
+    pub copy: ObservedVm,
+    /// The snapshot a linked clone was made from.
+    pub snapshot: Option<String>,
+    /// (adapter, original's MAC, clone's MAC).
+    pub rows: Vec<(u8, Option<MacAddress>, Option<MacAddress>)>,
+}
+
+impl Cloned {
+    /// The adapters whose MAC the clone kept.
+    pub fn same(&self) -> Vec<u8> {
+        self.rows
+            .iter()
+            .filter(|(_, old, new)| old.is_some() && old == new)
+            .map(|(slot, _, _)| *slot)
+            .collect()
+    }
+}
+
+/// Clones `source` as `name` (linked from its current snapshot, taking one when it has none,
+/// unless `full`), with the fresh MACs VirtualBox gives a clone.
+pub(crate) fn make_clone(
+    ui: &Ui,
+    vbox: &VBoxManage,
+    source: &str,
+    name: &str,
+    full: bool,
+) -> Result<Cloned, Error> {
     let scope = InventoryScope::default();
     let original = vbox
         .observe(source, &scope)?
@@ -56,19 +86,37 @@ pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8,
             "the clone `{name}` is not registered after cloning"
         ))
     })?;
-    let mut rows = Vec::new();
-    let mut same = Vec::new();
-    for nic in original
+    let rows = original
         .nics
         .iter()
         .filter(|nic| nic.attachment != Attachment::None)
-    {
-        let new_mac = copy.nic(nic.slot).and_then(|copy| copy.mac);
-        if nic.mac.is_some() && nic.mac == new_mac {
-            same.push(nic.slot);
-        }
-        rows.push((nic.slot, nic.mac, new_mac));
-    }
+        .map(|nic| {
+            (
+                nic.slot,
+                nic.mac,
+                copy.nic(nic.slot).and_then(|copy| copy.mac),
+            )
+        })
+        .collect();
+    Ok(Cloned {
+        original,
+        copy,
+        snapshot,
+        rows,
+    })
+}
+
+/// `labctl clone SRC NAME [--full]`.
+pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8, Error> {
+    let (vbox, _) = connect_virtualbox()?;
+    let cloned = make_clone(ui, &vbox, source, name, full)?;
+    let Cloned {
+        original,
+        copy,
+        snapshot,
+        rows,
+    } = &cloned;
+    let same = cloned.same();
     if ui.json {
         let adapters: Vec<_> = rows
             .iter()
@@ -94,7 +142,7 @@ pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8,
         let shown = |mac: &Option<crate::lab::model::MacAddress>| {
             mac.map_or_else(|| "-".to_string(), |mac| mac.to_string())
         };
-        for (slot, old, new) in &rows {
+        for (slot, old, new) in rows {
             out.push_str(&format!(
                 "{slot:<8} {:<19} {:<19} {}\n",
                 shown(old),

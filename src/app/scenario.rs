@@ -1,16 +1,19 @@
 //! `labctl scenario run|validate`: reads a scenario and its lab, checks every act against the
 //! lab as it stands at that act, then (for `run`) brings the lab up when needed and performs
-//! the acts in order — add or remove a replica, stop or start VMs, run steps — with the act's
+//! the acts in order — add or remove a replica, stop or start VMs, run steps, clone a VM and
+//! compare its MACs — with the act's
 //! checks after each; reports as `verify` does, one suite per act.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::clone::make_clone;
 use super::halt::halt_vms;
 use super::lab_session::LabSession;
 use super::up::{Convergence, RunSettings, converge};
 use super::verify::{print_check_lines, run_checks, write_reports};
 use super::{DiskFiles, SourceFile, Ui, apply_images, cancel_flag, load_valid, read_source};
+use crate::checks::CheckResult;
 use crate::cli::{LabArg, ScenarioRunArgs};
 use crate::error::Error;
 use crate::exec::{DiskFiles as LocalDiskFiles, RuntimeContext};
@@ -115,7 +118,72 @@ pub(crate) fn validate(ui: &Ui, file: &Path, images: &[String]) -> Result<u8, Er
 }
 
 /// Does what an act does, before its checks.
-fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) -> Result<(), Error> {
+/// Does what an act does; a `clone` act also returns its graded comparison of MACs.
+fn perform(
+    ui: &Ui,
+    session: &mut LabSession,
+    act: &Act,
+    asked: &Convergence,
+    sources: &lab::Sources,
+) -> Result<Option<CheckResult>, Error> {
+    if let ActAction::Clone { vm, vbox_name } = &act.action {
+        return clone_and_compare(ui, session, act, vm, vbox_name, sources).map(Some);
+    }
+    perform_change(ui, session, act, asked).map(|()| None)
+}
+
+/// A linked clone of `vbox_name` with fresh MACs, compared adapter by adapter with the VM, then
+/// deleted: the result is a check of the act (the lab sheet's step 8).
+fn clone_and_compare(
+    ui: &Ui,
+    session: &LabSession,
+    act: &Act,
+    vm: &str,
+    vbox_name: &str,
+    sources: &lab::Sources,
+) -> Result<CheckResult, Error> {
+    let started = Instant::now();
+    let name = format!("{vbox_name}-clone");
+    let cloned = make_clone(ui, &session.vbox, vbox_name, &name, false)?;
+    let same = cloned.same();
+    let mac = |mac: &Option<lab::model::MacAddress>| {
+        mac.map_or_else(|| "-".to_string(), |mac| mac.to_string())
+    };
+    let details: Vec<String> = cloned
+        .rows
+        .iter()
+        .map(|(slot, old, new)| format!("adapter {slot}: {} → {}", mac(old), mac(new)))
+        .collect();
+    session.vbox.power_off_and_delete(&cloned.copy)?;
+    let (line, column) = sources.line_col(act.span.file, act.span.range.start);
+    Ok(CheckResult {
+        name: format!("a clone of {vm} has MACs of its own"),
+        kind: "clone".to_string(),
+        weight: 1.0,
+        passed: same.is_empty(),
+        expected: format!("every adapter of {name} with a MAC other than {vbox_name}'s"),
+        actual: if same.is_empty() {
+            "as expected".to_string()
+        } else {
+            format!(
+                "adapter(s) {same:?} kept {vbox_name}'s MAC: {}",
+                details.join("; ")
+            )
+        },
+        details,
+        attempts: 1,
+        seconds: started.elapsed().as_secs_f64(),
+        visibility: lab::raw::Visibility::Visible,
+        location: format!("{}:{line}:{column}", sources.get(act.span.file).name),
+    })
+}
+
+fn perform_change(
+    ui: &Ui,
+    session: &mut LabSession,
+    act: &Act,
+    asked: &Convergence,
+) -> Result<(), Error> {
     let converged = |session: &LabSession, targets: &[String]| -> Result<(), Error> {
         converge(
             ui,
@@ -129,7 +197,7 @@ fn perform(ui: &Ui, session: &mut LabSession, act: &Act, asked: &Convergence) ->
         .map(drop)
     };
     match &act.action {
-        ActAction::Check => Ok(()),
+        ActAction::Check | ActAction::Clone { .. } => Ok(()),
         ActAction::Add { vms, .. } => {
             session.lab = act.lab.clone();
             converged(session, vms)
@@ -233,27 +301,48 @@ pub(crate) fn run(ui: &Ui, args: &ScenarioRunArgs) -> Result<u8, Error> {
             scenario.acts.len(),
             act.name
         ));
-        if let Err(error) = perform(ui, &mut session, act, &asked) {
-            write_reports(ui, &scenario.name, &verifications, &args.reports)?;
-            return Err(Error::Remote(format!(
-                "act {} `{}` failed: {error}",
-                index + 1,
-                act.name
-            )));
+        let graded = match perform(ui, &mut session, act, &asked, &scenario.sources) {
+            Ok(graded) => graded,
+            Err(error) => {
+                write_reports(ui, &scenario.name, &verifications, &args.reports)?;
+                return Err(Error::Remote(format!(
+                    "act {} `{}` failed: {error}",
+                    index + 1,
+                    act.name
+                )));
+            }
+        };
+        if let Some(result) = &graded {
+            print_check_lines(
+                ui,
+                args.reports.tap,
+                &crate::report::check_report::check_lines(result, ui.color),
+            );
         }
         std::thread::sleep(act.wait);
-        if act.checks.is_empty() {
+        if act.checks.is_empty() && graded.is_none() {
             continue;
         }
-        let verification = run_checks(
-            ui,
-            &session,
-            &act.checks,
-            &scenario.sources,
-            &act.name,
-            usize::from(args.jobs),
-            &|lines| print_check_lines(ui, args.reports.tap, lines),
-        )?;
+        let mut verification = if act.checks.is_empty() {
+            crate::checks::Verification {
+                name: act.name.clone(),
+                results: Vec::new(),
+                seconds: 0.0,
+            }
+        } else {
+            run_checks(
+                ui,
+                &session,
+                &act.checks,
+                &scenario.sources,
+                &act.name,
+                usize::from(args.jobs),
+                &|lines| print_check_lines(ui, args.reports.tap, lines),
+            )?
+        };
+        if let Some(result) = graded {
+            verification.results.insert(0, result);
+        }
         verifications.push(verification);
     }
     say(format!(

@@ -200,6 +200,7 @@ impl ActValidator<'_> {
             ("stop", raw.stop.as_ref()),
             ("start", raw.start.as_ref()),
             ("on", raw.on.as_ref()),
+            ("clone", raw.clone.as_ref()),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.map(|value| (key, value)))
@@ -273,6 +274,31 @@ impl ActValidator<'_> {
                     _ => (ActAction::Steps(vms.clone()), "run steps on"),
                 };
                 Some((action, lab.clone(), format!("{verb} {}", vms.join(", "))))
+            }
+            "clone" => {
+                let vms = self.vms(lab, value, key)?;
+                let [name] = vms.as_slice() else {
+                    self.error(
+                        DiagnosticKind::InvalidValue,
+                        value.range(),
+                        format!(
+                            "`clone` makes a clone of one VM; `{}` is a group of {}",
+                            value.get(),
+                            vms.len()
+                        ),
+                        "name one VM",
+                    );
+                    return None;
+                };
+                let vm = lab.vm(name)?;
+                Some((
+                    ActAction::Clone {
+                        vm: vm.name.clone(),
+                        vbox_name: vm.vbox_name.clone(),
+                    },
+                    lab.clone(),
+                    format!("clone {name}"),
+                ))
             }
             _ => None,
         }

@@ -31,6 +31,13 @@ pub enum ActAction {
     Start(Vec<String>),
     /// The act's steps run on these VMs.
     Steps(Vec<String>),
+    /// A linked clone of this VM is made, its MACs compared with the VM's, and deleted.
+    Clone {
+        /// The lab VM.
+        vm: String,
+        /// Its VirtualBox name.
+        vbox_name: String,
+    },
 }
 
 /// One act.

@@ -51,6 +51,11 @@ pub struct RawAct {
     /// Start these VMs again (a VM or a replica group) and wait for SSH.
     #[serde(default)]
     pub start: Option<Sp<String>>,
+    /// Make a linked clone of this VM with fresh MACs (the lab sheet's "reinitialize the MAC
+    /// address of all network cards"), check that every adapter's MAC differs from the VM's, and
+    /// delete the clone. The comparison is graded as a check of the act.
+    #[serde(default)]
+    pub clone: Option<Sp<String>>,
     /// Run these provisioning steps (every time the act runs) on the VMs of `on`.
     #[serde(default)]
     pub steps: Option<Vec<Sp<RawStep>>>,

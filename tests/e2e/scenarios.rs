@@ -1,6 +1,6 @@
 //! Scenarios on real guests: a replica added (a linked clone with fresh MACs) and removed,
-//! VMs stopped and started, steps run on a group, checks after each act with their own
-//! expectations, and a report per act.
+//! VMs stopped and started, steps run on a group, a VM cloned and its MACs compared, checks
+//! after each act with their own expectations, and a report per act.
 
 use serde_json::Value;
 
@@ -91,6 +91,10 @@ on = "node"
 output = "^marked$"
 
 [[act]]
+name = "a clone of node1 gets MACs of its own"
+clone = "node1"
+
+[[act]]
 name = "the third replica leaves"
 remove = "node3"
 
@@ -123,8 +127,21 @@ fn a_scenario_adds_stops_starts_runs_and_removes_with_checks_after_each_act() {
     assert!(!names.contains(&"scen-node3".to_string()), "{names:?}");
     let junit = std::fs::read_to_string(world.dir.join("acts.xml")).expect("acts.xml");
     let parsed = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes())).expect("JUnit");
-    assert_eq!(parsed.suites.len(), 6, "a suite per act with checks");
+    assert_eq!(parsed.suites.len(), 7, "a suite per act with checks");
     assert_eq!(parsed.failures, 0);
+    let clone_suite = parsed
+        .suites
+        .iter()
+        .find(|suite| suite.name.contains("a clone of node1"))
+        .expect("the clone act's suite");
+    assert_eq!(
+        clone_suite.cases[0].original_name,
+        "a clone of node1 has MACs of its own"
+    );
+    assert!(
+        names.iter().all(|name| !name.ends_with("-clone")),
+        "the clone is deleted after the comparison: {names:?}"
+    );
 
     // Run again: the lab is back to two replicas, so the scenario holds again.
     let again = world.labctl(&["--json", "scenario", "run", "grow.toml"]);
@@ -132,7 +149,7 @@ fn a_scenario_adds_stops_starts_runs_and_removes_with_checks_after_each_act() {
     let last = again.stdout.lines().last().unwrap_or("");
     let document: Value = serde_json::from_str(last).expect("the report ends the JSON Lines");
     assert_eq!(document["passed"], true);
-    assert_eq!(document["suites"].as_array().map(Vec::len), Some(6));
+    assert_eq!(document["suites"].as_array().map(Vec::len), Some(7));
     world
         .labctl(&["destroy", "lab.toml", "--yes"])
         .expect(0, "destroy");

@@ -238,3 +238,29 @@ stop = "lb"
         "{text}"
     );
 }
+
+#[test]
+fn a_clone_act_names_one_vm() {
+    let (output, text) = validate(
+        r#"
+[scenario]
+name = "clones"
+lab = "lab.toml"
+
+[[act]]
+clone = "web"
+
+[[act]]
+clone = "lb"
+"#,
+    );
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("`clone` makes a clone of one VM; `web` is a group of 3")
+            && text.contains("s.toml:7:9"),
+        "{text}"
+    );
+    let (output, text) =
+        validate("[scenario]\nname = \"clone\"\nlab = \"lab.toml\"\n\n[[act]]\nclone = \"lb\"\n");
+    assert_eq!(output.status.code(), Some(0), "{text}");
+}
