@@ -4,7 +4,8 @@ itself registered in the discovery service (etcd) while it runs.
 
 Configuration comes from the environment (/etc/default/microservice, written by labctl):
 REPLICA (this replica's name), ADDRESS (its address on the lab network), PORT, DISCOVERY
-(etcd's client URL), SERVICE (the service name registered under /services/<SERVICE>/) and
+(etcd's client URL, or `none` when a Consul agent on the machine registers the replica from a
+service definition: the lab's `discovery = "consul"` variant), SERVICE (the service name registered under /services/<SERVICE>/) and
 HOSTNAME_AT_PROVISION (the machine's host name when it was provisioned).
 
 Registration: a lease with a TTL of TTL seconds is granted, the key /services/<SERVICE>/<REPLICA>
@@ -71,6 +72,8 @@ def identity():
                 return replica, configured
             time.sleep(1)
     try:
+        if DISCOVERY == "none":
+            raise OSError("no discovery service to route towards")
         address = local_address_towards(DISCOVERY)
     except OSError:
         address = configured or "127.0.0.1"
@@ -209,5 +212,6 @@ if __name__ == "__main__":
     logging.getLogger("werkzeug").addFilter(QuietHealthChecks())
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    threading.Thread(target=registration.run, daemon=True).start()
+    if DISCOVERY != "none":
+        threading.Thread(target=registration.run, daemon=True).start()
     app.run(host="0.0.0.0", port=PORT, threaded=True)

@@ -78,6 +78,7 @@ pub(crate) fn provision(ui: &Ui, args: &ProvisionArgs) -> Result<u8, Error> {
             Action::Provision {
                 vm: vm.name.clone(),
                 steps: vm.steps.len(),
+                names: vm.steps.iter().map(|step| step.name.clone()).collect(),
             },
             reason,
             after,

@@ -201,8 +201,10 @@ pub enum Action {
     Provision {
         /// Lab VM name.
         vm: String,
-        /// Steps in the lab file.
+        /// Steps that will run.
         steps: usize,
+        /// Their names, in order.
+        names: Vec<String>,
     },
     /// Unregister and delete a VM.
     DeleteVm {
@@ -341,7 +343,7 @@ impl fmt::Display for Action {
             Self::ConfigureGuest { vm, setup } => {
                 write!(f, "configure the guest of `{vm}`: {setup}")
             }
-            Self::Provision { vm, steps } => write!(
+            Self::Provision { vm, steps, .. } => write!(
                 f,
                 "provision `{vm}` ({steps} step{})",
                 if *steps == 1 { "" } else { "s" }

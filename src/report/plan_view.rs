@@ -44,6 +44,9 @@ pub fn render_plan(lab: &str, vm_count: usize, against: &str, plan: &Plan) -> St
                 format!(" (after {})", ids.join(", "))
             };
             let _ = writeln!(out, "  #{:<3} {}{after}", action.id.0 + 1, action.action);
+            if let crate::plan::Action::Provision { names, .. } = &action.action {
+                let _ = writeln!(out, "        steps: {}", names.join(", "));
+            }
             let _ = writeln!(out, "        because: {}", action.reason);
         }
     }

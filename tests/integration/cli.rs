@@ -487,3 +487,49 @@ fn a_when_is_checked_like_a_template() {
         stderr(&output)
     );
 }
+
+#[test]
+fn exam3_plans_its_consul_variant_from_the_command_line() {
+    let etcd = run(&["plan", "--offline", "labs/exam3.toml"]);
+    assert_eq!(etcd.status.code(), Some(0), "{}", stderr(&etcd));
+    let text = stdout(&etcd);
+    assert!(
+        text.contains("steps: base packages, install etcd, configure etcd, start etcd")
+            && !text
+                .lines()
+                .any(|line| line.trim_start().starts_with("steps:") && line.contains("consul")),
+        "{text}"
+    );
+    let consul = run(&[
+        "--var",
+        "discovery=consul",
+        "plan",
+        "--offline",
+        "labs/exam3.toml",
+    ]);
+    assert_eq!(consul.status.code(), Some(0), "{}", stderr(&consul));
+    let text = stdout(&consul);
+    for wanted in [
+        "steps: base packages, HashiCorp's APT repository, install consul, configure consul server, start consul server",
+        "consul service definition, start microservice and consul agent",
+        "install consul-template, haproxy consul-template, consul-template unit, start balancer with consul-template",
+        "step `install etcd` (when vars.discovery == 'etcd' is false)",
+        "check `discovery service lists three instances` (when vars.discovery == 'etcd' is false)",
+    ] {
+        assert!(text.contains(wanted), "`{wanted}` missing:\n{text}");
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|line| line.trim_start().starts_with("steps:") && line.contains("etcd")),
+        "{text}"
+    );
+    let scenario = run(&[
+        "--var",
+        "discovery=consul",
+        "scenario",
+        "validate",
+        "scenarios/exam3-add-replica.toml",
+    ]);
+    assert_eq!(scenario.status.code(), Some(0), "{}", stderr(&scenario));
+}

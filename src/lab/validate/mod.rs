@@ -65,6 +65,8 @@ pub(crate) struct Broken {
     pub(crate) networks: std::collections::HashSet<String>,
     /// VM names, replica names and replica groups.
     pub(crate) vms: std::collections::HashSet<String>,
+    /// Named steps used only where a `when` leaves the use out (used, not reported unused).
+    pub(crate) left_out_uses: std::collections::HashSet<String>,
 }
 
 /// Validates a parsed lab file. `dir` is the lab file's folder.

@@ -38,6 +38,9 @@ impl Validator<'_> {
                     format!(" `{text}`")
                 });
             if !self.holds(raw_step.when.as_ref(), format!("step{shown}")) {
+                if let Some(name) = &raw_step.use_step {
+                    self.broken.left_out_uses.insert(name.get().clone());
+                }
                 continue;
             }
             if let Some(name) = &step.get().use_step {
@@ -341,6 +344,9 @@ impl Validator<'_> {
             if !self.step_cache.contains_key(key.get()) {
                 if step.get().use_step.is_none() {
                     self.step(step, Some(key.get()));
+                }
+                if self.broken.left_out_uses.contains(key.get()) {
+                    continue;
                 }
                 let diagnostic = Diagnostic::warning(
                     DiagnosticKind::UnknownReference,

@@ -179,14 +179,20 @@ pub(super) fn plan_vm<'a>(
         } else {
             format!("{steps} of {} steps changed or never ran", vm.steps.len())
         };
-        last = Some(plan.push(
-            Action::Provision {
-                vm: vm.name.clone(),
-                steps,
-            },
-            reason,
-            deps,
-        ));
+        last = Some(
+            plan.push(
+                Action::Provision {
+                    vm: vm.name.clone(),
+                    steps,
+                    names: vm.steps[vm.steps.len().saturating_sub(steps)..]
+                        .iter()
+                        .map(|step| step.name.clone())
+                        .collect(),
+                },
+                reason,
+                deps,
+            ),
+        );
     }
     last
 }
