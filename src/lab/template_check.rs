@@ -77,20 +77,7 @@ impl TemplateScope {
         let env = template_environment();
         let template = match env.template_from_str(&text.source) {
             Ok(template) => template,
-            Err(error) => {
-                let range = error.range().unwrap_or(0..text.source.len());
-                return vec![
-                    Diagnostic::error(
-                        DiagnosticKind::Template,
-                        text.span_of(range),
-                        format!(
-                            "template syntax error: {}",
-                            error.detail().unwrap_or("invalid template")
-                        ),
-                    )
-                    .with_label("here"),
-                ];
-            }
+            Err(error) => return vec![syntax_error(text, &error, "template syntax error")],
         };
         let paths = template.undeclared_variables(true).into_iter().collect();
         self.check_paths(text, paths, usage, ROOTS)
@@ -101,20 +88,7 @@ impl TemplateScope {
         let env = template_environment();
         let expression = match env.compile_expression(&text.source) {
             Ok(expression) => expression,
-            Err(error) => {
-                let range = error.range().unwrap_or(0..text.source.len());
-                return vec![
-                    Diagnostic::error(
-                        DiagnosticKind::Template,
-                        text.span_of(range),
-                        format!(
-                            "`when` is not an expression: {}",
-                            error.detail().unwrap_or("invalid expression")
-                        ),
-                    )
-                    .with_label("here"),
-                ];
-            }
+            Err(error) => return vec![syntax_error(text, &error, "`when` is not an expression")],
         };
         let paths = expression.undeclared_variables(true).into_iter().collect();
         self.check_paths(text, paths, TemplateUse::Global, roots)
@@ -221,6 +195,17 @@ impl TemplateScope {
         }
         None
     }
+}
+
+/// A template or condition that does not parse, located at what MiniJinja points at.
+fn syntax_error(text: &TemplateText, error: &minijinja::Error, what: &str) -> Diagnostic {
+    let range = error.range().unwrap_or(0..text.source.len());
+    Diagnostic::error(
+        DiagnosticKind::Template,
+        text.span_of(range),
+        format!("{what}: {}", error.detail().unwrap_or("cannot be parsed")),
+    )
+    .with_label("here")
 }
 
 /// The one template environment labctl renders with: strict about undefined values, no

@@ -31,12 +31,18 @@ nics = [{ net = "lab", ip = "192.168.56.10" }]
 
 fn validate(scenario: &str) -> (Output, String) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("base.ova"), b"").unwrap();
-    std::fs::write(dir.path().join("lab.toml"), LAB).unwrap();
     std::fs::write(dir.path().join("s.toml"), scenario).unwrap();
+    validate_in(dir.path(), &[])
+}
+
+/// `labctl [ARGS] scenario validate s.toml` in `dir`, with the lab written beside it.
+fn validate_in(dir: &std::path::Path, args: &[&str]) -> (Output, String) {
+    std::fs::write(dir.join("base.ova"), b"").unwrap();
+    std::fs::write(dir.join("lab.toml"), LAB).unwrap();
     let output = Command::new(labctl())
+        .args(args)
         .args(["scenario", "validate", "s.toml"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("NO_COLOR", "1")
         .output()
         .expect("labctl runs");
@@ -178,8 +184,6 @@ fn every_shipped_scenario_validates_against_its_lab() {
 #[test]
 fn an_act_whose_when_is_false_is_left_out_and_var_brings_it_back() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("base.ova"), b"").unwrap();
-    std::fs::write(dir.path().join("lab.toml"), LAB).unwrap();
     std::fs::write(
         dir.path().join("s.toml"),
         r#"
@@ -202,18 +206,7 @@ stop = "lb"
     )
     .unwrap();
     let run = |extra: &[&str]| {
-        let output = Command::new(labctl())
-            .args(extra)
-            .args(["scenario", "validate", "s.toml"])
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("labctl runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let (output, text) = validate_in(dir.path(), extra);
         (output.status.code(), text)
     };
     let (code, text) = run(&[]);
