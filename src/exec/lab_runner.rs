@@ -495,10 +495,6 @@ impl LabRunner<'_> {
                 .map(|(mac, ip)| (mac.to_string(), ip.to_string())),
         );
         // Marked in VirtualBox too, where another lab sharing the network sees them.
-        let pairs: Vec<(MacAddress, Ipv4Addr)> = made
-            .iter()
-            .filter_map(|(mac, ip)| Some((MacAddress::parse(mac).ok()?, ip.parse().ok()?)))
-            .collect();
         self.vbox
             .set_global_extradata(
                 &format!(
@@ -506,7 +502,7 @@ impl LabRunner<'_> {
                     target.network_name(),
                     self.lab.name
                 ),
-                Some(&Reservation::value(pairs.iter().map(|(mac, ip)| (mac, ip)))),
+                Some(&Reservation::value(&made)),
             )
             .map_err(vbox)?;
         self.dhcp_reservations

@@ -96,7 +96,6 @@ impl PowerState {
         )
     }
 
-    /// The word VirtualBox uses.
     /// The state in words, for messages ("powered off", "saved").
     pub fn words(&self) -> &str {
         match self {
@@ -115,6 +114,7 @@ impl PowerState {
         )
     }
 
+    /// The word VirtualBox uses.
     pub fn as_str(&self) -> &str {
         match self {
             Self::PowerOff => "poweroff",
@@ -163,8 +163,10 @@ impl Reservation {
         )
     }
 
-    /// The extradata value for a lab's reservations on one network.
-    pub fn value<'a>(pairs: impl IntoIterator<Item = (&'a MacAddress, &'a Ipv4Addr)>) -> String {
+    /// The extradata value for a lab's reservations on one network, from (MAC, address) pairs.
+    pub fn value(
+        pairs: impl IntoIterator<Item = (impl std::fmt::Display, impl std::fmt::Display)>,
+    ) -> String {
         pairs
             .into_iter()
             .map(|(mac, ip)| format!("{mac}={ip}"))

@@ -399,6 +399,16 @@ fn snapshots_are_saved_listed_and_restored() {
 }
 
 /// An appliance that is not there stops `up` before anything is created, pointing at the image.
+/// No VM and no network: `up` stopped before creating anything.
+fn assert_nothing_created(world: &World) {
+    assert!(world.vm_names().is_empty(), "no VM");
+    assert_eq!(
+        world.vbox_ok(&["list", "hostonlyifs"]),
+        "",
+        "no network either"
+    );
+}
+
 #[test]
 fn a_missing_appliance_stops_up_before_anything_is_created() {
     let world = World::new("noova");
@@ -418,12 +428,7 @@ fn a_missing_appliance_stops_up_before_anything_is_created() {
         "{}",
         refused.all()
     );
-    assert!(world.vm_names().is_empty(), "no VM");
-    assert_eq!(
-        world.vbox_ok(&["list", "hostonlyifs"]),
-        "",
-        "no network either"
-    );
+    assert_nothing_created(&world);
 }
 
 #[test]
@@ -446,12 +451,7 @@ fn an_unset_password_variable_stops_up_before_anything_is_created() {
         "{}",
         refused.all()
     );
-    assert!(world.vm_names().is_empty(), "no VM");
-    assert_eq!(
-        world.vbox_ok(&["list", "hostonlyifs"]),
-        "",
-        "no network either"
-    );
+    assert_nothing_created(&world);
 }
 
 /// Two labs on one host-only network, shared on purpose (named): an address one reserved is

@@ -234,25 +234,7 @@ fn a_killed_ups_vboxmanage_calls_finish_before_the_next_up_plans() {
     world.write("lab.toml", &lab("orphan"));
     world.fault(&["startvm-delay", "3000"]);
     let child = world.spawn_labctl(&["up", "lab.toml"], &[]);
-    let inflight = world.dir.join(".labctl/orphan/inflight");
-    let started = Instant::now();
-    loop {
-        let starting = std::fs::read_dir(&inflight)
-            .map(|entries| {
-                entries.flatten().any(|entry| {
-                    std::fs::read_to_string(entry.path()).is_ok_and(|text| text.contains("startvm"))
-                })
-            })
-            .unwrap_or(false);
-        if starting {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no startvm was ever in flight"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_call_in_flight(&world, "orphan", "startvm");
     // SAFETY: SIGKILL to the child this test started.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
     let _ = finish(child);
