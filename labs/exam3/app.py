@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Flask microservice of exam 3: answers naming the replica that served the request and keeps
-itself registered in the discovery service (etcd) while it runs.
+itself registered in the discovery service (etcd or ZooKeeper) while it runs.
 
 Configuration comes from the environment (/etc/default/microservice, written by labctl):
 REPLICA (this replica's name), ADDRESS (its address on the lab network), PORT, DISCOVERY
-(etcd's client URL, or `none` when a Consul agent on the machine registers the replica from a
-service definition: the lab's `discovery = "consul"` variant), SERVICE (the service name registered under /services/<SERVICE>/) and
-HOSTNAME_AT_PROVISION (the machine's host name when it was provisioned).
+(etcd's client URL `http://HOST:2379`, ZooKeeper's `zk://HOST:2181`, or `none` when a Consul
+agent on the machine registers the replica from a service definition: the lab's
+`discovery = "consul"` variant), SERVICE (the service name registered under
+/services/<SERVICE>/) and HOSTNAME_AT_PROVISION (the machine's host name when it was
+provisioned).
 
-Registration: a lease with a TTL of TTL seconds is granted, the key /services/<SERVICE>/<REPLICA>
-is written with that lease (value: {"address", "port", "replica"}), and the lease is kept alive
-every TTL/3 seconds. Stopping the service revokes the lease, so the instance leaves at once; a
-replica that dies without saying so (power cut, network gone) leaves when its lease expires.
-The watcher on the balancer sees both and rewrites HAProxy's backends.
+Registration, under /services/<SERVICE>/<REPLICA> (value: {"address", "port", "replica"}):
+- etcd: a lease with a TTL of TTL seconds is granted, the key is written with that lease, and
+  the lease is kept alive every TTL/3 seconds. Stopping the service revokes the lease.
+- ZooKeeper: the key is an ephemeral znode of a session whose timeout is TTL seconds (kazoo, the
+  Python client Debian packages as python3-kazoo); it is created again whenever a new session
+  starts. Stopping the service deletes it and closes the session.
+Either way a stopped instance leaves at once, and a replica that dies without saying so (power
+cut, network gone) leaves when its lease or session expires. The watcher on the balancer sees
+both and rewrites HAProxy's backends.
 
 A machine cloned from a provisioned replica (e.g. `labctl clone web3 web4`) carries that
 replica's configuration: if the host name or the address differs from what was provisioned,
@@ -148,7 +154,7 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-class Registration:
+class EtcdRegistration:
     """Registers KEY with a lease and keeps the lease alive; revokes it on shutdown."""
 
     def __init__(self):
@@ -200,7 +206,75 @@ class Registration:
                 self.lease = None
 
 
-registration = Registration()
+class ZooKeeperRegistration:
+    """Keeps KEY registered as an ephemeral znode of this process's ZooKeeper session; deletes
+    it on shutdown. kazoo reconnects by itself; when the session expired meanwhile (the znode
+    went with it) the next round creates the znode again."""
+
+    def __init__(self):
+        self.client = None
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+
+    def connect(self):
+        from kazoo.client import KazooClient
+
+        client = KazooClient(hosts=urllib.parse.urlsplit(DISCOVERY).netloc, timeout=TTL)
+        try:
+            client.start(timeout=5)
+        except Exception:
+            client.close()
+            raise
+        self.client = client
+
+    def ours(self, stat):
+        return stat is not None and stat.ephemeralOwner == self.client.client_id[0]
+
+    def run(self):
+        value = json.dumps({"address": ADDRESS, "port": PORT, "replica": REPLICA}).encode()
+        reported = False
+        while not self.stopped.is_set():
+            try:
+                with self.lock:
+                    if self.stopped.is_set():
+                        break
+                    if self.client is None:
+                        self.connect()
+                    if self.client.connected and self.client.exists(KEY) is None:
+                        # A znode left by an earlier session of this replica (a crash) is not
+                        # ours: it goes when that session expires, and this loop then creates it.
+                        self.client.create(KEY, value, ephemeral=True, makepath=True)
+                        session = self.client.client_id[0]
+                        print(f"registered {KEY} -> {ADDRESS}:{PORT} (ephemeral, session "
+                              f"{session:#x}, timeout {TTL}s)", flush=True)
+                reported = False
+            except Exception as error:  # the discovery service may not be up yet
+                if not reported:
+                    print(f"discovery service not reachable: {error!r}", flush=True)
+                    reported = True
+                self.stopped.wait(1)
+                continue
+            self.stopped.wait(TTL / 3)
+
+    def revoke(self):
+        self.stopped.set()
+        with self.lock:
+            if self.client is None:
+                return
+            try:
+                if self.ours(self.client.exists(KEY)):
+                    self.client.delete(KEY)
+                    print(f"deregistered {KEY}", flush=True)
+            except Exception as error:
+                print(f"could not deregister (the znode goes when the session expires in "
+                      f"{TTL}s): {error!r}", flush=True)
+            finally:
+                self.client.stop()
+                self.client.close()
+                self.client = None
+
+
+registration = ZooKeeperRegistration() if DISCOVERY.startswith("zk://") else EtcdRegistration()
 
 
 def stop(signum, frame):

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Template watcher of exam 3 (the role consul-template plays with Consul): watches the
-service's instances in etcd and, whenever they change, renders HAProxy's configuration from
-its template and reloads HAProxy.
+service's instances in the discovery service (etcd or ZooKeeper) and, whenever they change,
+renders HAProxy's configuration from its template and reloads HAProxy.
 
-It holds an etcd watch on /services/<SERVICE>/ (etcd's v3 JSON gateway streams one JSON object
-per line), so a replica that registers, deregisters or whose lease expires is seen at once; it
-also lists the instances again every RESYNC seconds and after any error, so a lost watch
-never leaves stale backends.
+With etcd it holds a watch on /services/<SERVICE>/ (etcd's v3 JSON gateway streams one JSON
+object per line); with ZooKeeper, a children watch on the znode /services/<SERVICE> (kazoo's
+ChildrenWatch, which sets the watch again after each event and each new session). So a replica
+that registers, deregisters or whose lease or session expires is seen at once; the watcher also
+lists the instances again every RESYNC seconds and after any error, so a lost watch never leaves
+stale backends.
 
-Configuration (/etc/default/discovery-watch): DISCOVERY (etcd's client URL), SERVICE,
+Configuration (/etc/default/discovery-watch): DISCOVERY (etcd's client URL `http://HOST:2379`
+or ZooKeeper's `zk://HOST:2181`), SERVICE,
 TEMPLATE (HAProxy configuration template; `$servers` is replaced with one `server` line per
 instance), OUTPUT (HAProxy's configuration file).
 
@@ -34,6 +37,7 @@ RESYNC = float(os.environ.get("RESYNC", "5"))
 PIDFILE = os.environ.get("PIDFILE", "/run/haproxy.pid")  # Debian's haproxy.service: -p /run/haproxy.pid
 PREFIX = f"/services/{SERVICE}/"
 RANGE_END = PREFIX[:-1] + chr(ord(PREFIX[-1]) + 1)
+ZOOKEEPER = DISCOVERY.startswith("zk://")
 
 changed = threading.Event()
 
@@ -77,23 +81,100 @@ def send(path, body, timeout):
     return urllib.request.urlopen(request, timeout=timeout)
 
 
+def instance(name, data):
+    """(name, address, port) from a registered value, or None when it is not that JSON."""
+    try:
+        value = json.loads(data.decode())
+        return name, value["address"], int(value["port"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        log(f"ignoring {PREFIX}{name}: its value is not {{address, port}} JSON")
+        return None
+
+
 def instances():
-    """The registered instances as sorted (name, address, port) tuples, and the revision."""
+    """The registered instances as sorted (name, address, port) tuples, and the revision (etcd's
+    store revision, or the ZooKeeper znode's child version)."""
+    if ZOOKEEPER:
+        return zookeeper_instances()
     with post("kv/range", {"key": b64(PREFIX), "range_end": b64(RANGE_END)}, 5) as response:
         answer = json.load(response)
     found = []
     for kv in answer.get("kvs", []):
         name = base64.b64decode(kv["key"]).decode()[len(PREFIX):]
-        try:
-            value = json.loads(base64.b64decode(kv.get("value", "")).decode())
-            found.append((name, value["address"], int(value["port"])))
-        except (ValueError, KeyError, TypeError):
-            log(f"ignoring {PREFIX}{name}: its value is not {{address, port}} JSON")
+        found.append(instance(name, base64.b64decode(kv.get("value", ""))))
     revision = int(answer.get("header", {}).get("revision", "0"))
-    return sorted(found), revision
+    return sorted(item for item in found if item), revision
+
+
+zookeeper_client = None
+zookeeper_lock = threading.Lock()
+
+
+def zookeeper():
+    """The connected ZooKeeper client, started on first use (kazoo reconnects by itself)."""
+    global zookeeper_client
+    with zookeeper_lock:
+        if zookeeper_client is None:
+            from kazoo.client import KazooClient
+
+            client = KazooClient(hosts=DISCOVERY[len("zk://"):].rstrip("/"), timeout=10)
+            try:
+                client.start(timeout=5)
+            except Exception:
+                client.close()
+                raise
+            zookeeper_client = client
+        return zookeeper_client
+
+
+def zookeeper_instances():
+    from kazoo.exceptions import NoNodeError
+
+    client = zookeeper()
+    parent = PREFIX.rstrip("/")
+    try:
+        names, stat = client.get_children(parent, include_data=True)
+    except NoNodeError:
+        return [], 0
+    found = []
+    for name in names:
+        try:
+            data, _ = client.get(f"{parent}/{name}")
+        except NoNodeError:
+            continue  # left between the listing and the read
+        found.append(instance(name, data))
+    return sorted(item for item in found if item), stat.cversion
 
 
 def watch():
+    """Wakes the main loop on every change of the instances."""
+    if ZOOKEEPER:
+        watch_zookeeper()
+    else:
+        watch_etcd()
+
+
+def watch_zookeeper():
+    """Sets kazoo's ChildrenWatch on the service's znode, which then calls back on every change
+    for the rest of the process; until ZooKeeper answers, tries again every second."""
+    from kazoo.recipe.watchers import ChildrenWatch
+
+    def on_change(children):
+        changed.set()
+        return True  # keep watching
+
+    while True:
+        try:
+            client = zookeeper()
+            client.ensure_path(PREFIX.rstrip("/"))
+            ChildrenWatch(client, PREFIX.rstrip("/"), on_change)
+            return
+        except Exception:
+            changed.set()  # list again; the main loop reports why ZooKeeper cannot be reached
+            time.sleep(1)
+
+
+def watch_etcd():
     """Wakes the main loop on every change under PREFIX; reconnects when the stream ends."""
     while True:
         try:
@@ -164,7 +245,9 @@ def once():
     found, revision = instances()
     names = ", ".join(name for name, _, _ in found) or "none"
     apply(render(found), reload=False)
-    log(f"{OUTPUT} rendered (etcd revision {revision}): {names}")
+    log(f"{OUTPUT} rendered (revision {revision}): {names}")
+    if zookeeper_client is not None:
+        zookeeper_client.stop()
 
 
 def main():
@@ -181,9 +264,9 @@ def main():
             if found != last:
                 names = ", ".join(name for name, _, _ in found) or "none"
                 if apply(render(found)):
-                    log(f"backends changed (etcd revision {revision}): {names}; haproxy reloaded")
+                    log(f"backends changed (revision {revision}): {names}; haproxy reloaded")
                 else:
-                    log(f"backends (etcd revision {revision}): {names}")
+                    log(f"backends (revision {revision}): {names}")
                 last = found
         except Exception as error:
             if not unreachable:

@@ -2,7 +2,8 @@
 //! shipped (only the appliance pointed at a simulated one): each lab comes up, verifies with
 //! every check passing, runs each of its scenarios, and is destroyed without a trace. Between
 //! them they cover every emulated VirtualBox release (6.1, 7.0, 7.1) and both appliance
-//! flavours (`course`: no Guest Additions, eth0 only; `box`: Guest Additions).
+//! flavours (`course`: no Guest Additions, eth0 only; `box`: Guest Additions); exam3 runs on
+//! each discovery service a machine here can install (etcd, ZooKeeper).
 
 use std::path::Path;
 
@@ -80,28 +81,40 @@ struct Breakage {
     settled: &'static str,
 }
 
-fn labctl_exec(world: &World, lab_file: &str, vm: &str, command: &str, what: &str) {
-    world
-        .labctl(&[
+/// A course lab in its world, with the `--var` overrides every labctl call of the run is given.
+struct CourseRun<'a> {
+    world: &'a World,
+    lab_file: String,
+    vars: &'a [&'a str],
+}
+
+impl CourseRun<'_> {
+    fn labctl(&self, args: &[&str]) -> crate::world::Run {
+        let mut all: Vec<&str> = Vec::new();
+        for var in self.vars {
+            all.extend(["--var", var]);
+        }
+        all.extend(args);
+        self.world.labctl(&all)
+    }
+
+    fn exec(&self, vm: &str, command: &str, what: &str) {
+        self.labctl(&[
             "exec",
-            lab_file,
+            &self.lab_file,
             vm,
             "--",
             &format!("sudo sh -c '{command}'"),
         ])
         .expect(0, what);
+    }
 }
 
-fn break_and_repair(world: &World, lab_file: &str, breakage: &Breakage) {
+fn break_and_repair(run: &CourseRun, breakage: &Breakage) {
     let what = breakage.check;
-    labctl_exec(
-        world,
-        lab_file,
-        breakage.vm,
-        breakage.break_with,
-        &format!("break `{what}`"),
-    );
-    let broken = world.labctl(&["--json", "verify", lab_file, "--only", what]);
+    let lab_file = run.lab_file.as_str();
+    run.exec(breakage.vm, breakage.break_with, &format!("break `{what}`"));
+    let broken = run.labctl(&["--json", "verify", lab_file, "--only", what]);
     broken.expect(1, &format!("`{what}` with its subject broken"));
     let report: serde_json::Value = serde_json::from_str(&broken.stdout).expect("JSON report");
     let check = &report["suites"][0]["checks"][0];
@@ -113,16 +126,12 @@ fn break_and_repair(world: &World, lab_file: &str, breakage: &Breakage) {
         "`{what}` broken: expected {}, actual {actual}",
         check["expected"]
     );
-    labctl_exec(
-        world,
-        lab_file,
+    run.exec(
         breakage.vm,
         breakage.repair_with,
         &format!("repair `{what}`"),
     );
-    labctl_exec(
-        world,
-        lab_file,
+    run.exec(
         breakage.settled_on,
         &format!(
             "for i in $(seq 60); do {} && exit 0; sleep 1; done; exit 1",
@@ -130,46 +139,52 @@ fn break_and_repair(world: &World, lab_file: &str, breakage: &Breakage) {
         ),
         &format!("`{what}` settles after the repair"),
     );
-    world
-        .labctl(&["verify", lab_file, "--only", what])
+    run.labctl(&["verify", lab_file, "--only", what])
         .expect(0, &format!("`{what}` repaired"));
 }
 
-fn course_lab(
-    tag: &str,
-    lab: &str,
-    scenarios: &[&str],
-    version: Option<&str>,
-    flavour: &str,
-    breakages: &[Breakage],
-) {
-    let mut world = World::new(tag);
-    if let Some(version) = version {
+/// What a course lab's test runs: the lab, with `--var` overrides, its scenarios, on which
+/// emulated VirtualBox release and appliance flavour, and which checks it breaks on purpose.
+struct CourseLab<'a> {
+    tag: &'a str,
+    lab: &'a str,
+    vars: &'a [&'a str],
+    scenarios: &'a [&'a str],
+    version: Option<&'a str>,
+    flavour: &'a str,
+    breakages: &'a [Breakage],
+}
+
+fn course_lab(lab: CourseLab) {
+    let mut world = World::new(lab.tag);
+    if let Some(version) = lab.version {
         world = world.emulating(version);
     }
     copy_course_files(&world);
-    let image = appliance(&world, flavour);
-    let lab_file = format!("labs/{lab}.toml");
-    world
-        .labctl(&["up", &lab_file, "--image", &image])
+    let image = appliance(&world, lab.flavour);
+    let run = CourseRun {
+        world: &world,
+        lab_file: format!("labs/{}.toml", lab.lab),
+        vars: lab.vars,
+    };
+    let lab_file = run.lab_file.as_str();
+    run.labctl(&["up", lab_file, "--image", &image])
         .expect(0, &format!("up {lab_file}"));
-    let verify = world.labctl(&["verify", &lab_file, "--junit", "reports/verify.xml"]);
+    let verify = run.labctl(&["verify", lab_file, "--junit", "reports/verify.xml"]);
     verify.expect(0, &format!("verify {lab_file}"));
     assert!(verify.stdout.contains("(100.0%)"), "{}", verify.stdout);
-    for breakage in breakages {
-        break_and_repair(&world, &lab_file, breakage);
+    for breakage in lab.breakages {
+        break_and_repair(&run, breakage);
     }
-    for scenario in scenarios {
+    for scenario in lab.scenarios {
         let file = format!("scenarios/{scenario}.toml");
-        let run = world.labctl(&["scenario", "run", &file, "--image", &image]);
-        run.expect(0, &format!("scenario {file}"));
+        run.labctl(&["scenario", "run", &file, "--image", &image])
+            .expect(0, &format!("scenario {file}"));
     }
     // The lab still verifies after its scenarios (they put back what they changed).
-    world
-        .labctl(&["verify", &lab_file])
+    run.labctl(&["verify", lab_file])
         .expect(0, &format!("verify {lab_file} after its scenarios"));
-    world
-        .labctl(&["destroy", &lab_file, "--yes"])
+    run.labctl(&["destroy", lab_file, "--yes"])
         .expect(0, &format!("destroy {lab_file}"));
     assert!(world.vm_names().is_empty(), "{:?}", world.vm_names());
     let left: Vec<String> = world
@@ -180,16 +195,17 @@ fn course_lab(
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// On VirtualBox 6.1, the course appliance.
+/// On VirtualBox 6.1, the course appliance; etcd, the default discovery service.
 #[test]
 fn exam3_comes_up_verifies_adds_a_replica_and_is_destroyed() {
-    course_lab(
-        "exam3",
-        "exam3",
-        &["exam3-add-replica"],
-        Some("6.1.50r161033"),
-        "course",
-        &[Breakage {
+    course_lab(CourseLab {
+        tag: "exam3",
+        lab: "exam3",
+        vars: &[],
+        scenarios: &["exam3-add-replica"],
+        version: Some("6.1.50r161033"),
+        flavour: "course",
+        breakages: &[Breakage {
             check: "HAProxy's stats page lists every replica as UP",
             vm: "web2",
             break_with: "systemctl stop microservice",
@@ -198,19 +214,43 @@ fn exam3_comes_up_verifies_adds_a_replica_and_is_destroyed() {
             settled_on: "lb",
             settled: "curl -fsS \"http://127.0.0.1:8181/;csv\" | grep -q \"^microservices,web2,.*,UP,\"",
         }],
-    );
+    });
+}
+
+/// On VirtualBox 7.0, the course appliance; ZooKeeper as the discovery service. The replicas
+/// are ephemeral znodes: one whose service stops leaves ZooKeeper's listing, and comes back.
+#[test]
+fn exam3_on_zookeeper_comes_up_verifies_adds_a_replica_and_is_destroyed() {
+    course_lab(CourseLab {
+        tag: "exam3zk",
+        lab: "exam3",
+        vars: &["discovery=zookeeper"],
+        scenarios: &["exam3-add-replica"],
+        version: Some("7.0.20r163906"),
+        flavour: "course",
+        breakages: &[Breakage {
+            check: "ZooKeeper lists three instances",
+            vm: "web3",
+            break_with: "systemctl stop microservice",
+            actual_has: "2",
+            repair_with: "systemctl start microservice",
+            settled_on: "lb",
+            settled: "curl -fsS \"http://127.0.0.1:8181/;csv\" | grep -q \"^microservices,web3,.*,UP,\"",
+        }],
+    });
 }
 
 /// On VirtualBox 7.1, the course appliance.
 #[test]
 fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destroyed() {
-    course_lab(
-        "escal",
-        "escalamiento",
-        &["escalamiento-least-conn", "escalamiento-failover"],
-        Some("7.1.4r165100"),
-        "course",
-        &[
+    course_lab(CourseLab {
+        tag: "escal",
+        lab: "escalamiento",
+        vars: &[],
+        scenarios: &["escalamiento-least-conn", "escalamiento-failover"],
+        version: Some("7.1.4r165100"),
+        flavour: "course",
+        breakages: &[
             Breakage {
                 check: "the host reaches app2 on vboxnet0",
                 vm: "app2",
@@ -239,11 +279,19 @@ fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destr
                 settled: "curl -fsS http://192.168.56.31:8080/health | grep -q connected",
             },
         ],
-    );
+    });
 }
 
 /// On VirtualBox 7.0, a Vagrant-style box with Guest Additions.
 #[test]
 fn voting_comes_up_counts_every_vote_and_is_destroyed() {
-    course_lab("voting", "voting", &[], None, "box", &[]);
+    course_lab(CourseLab {
+        tag: "voting",
+        lab: "voting",
+        vars: &[],
+        scenarios: &[],
+        version: None,
+        flavour: "box",
+        breakages: &[],
+    });
 }
