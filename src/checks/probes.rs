@@ -42,8 +42,13 @@ pub trait Probes: Sync {
     fn ping(&self, ip: IpAddr, timeout: Duration) -> Result<(), String>;
     /// TCP connect.
     fn tcp(&self, address: SocketAddr, timeout: Duration) -> Result<(), String>;
-    /// GET on a new connection.
-    fn http_get(&self, url: &str, timeout: Duration) -> Result<HttpResponse, String>;
+    /// GET on a new connection, with an `Authorization` header when one is given.
+    fn http_get(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        timeout: Duration,
+    ) -> Result<HttpResponse, String>;
     /// Opens a connection and keeps it (WebSocket for `ws://`, a streaming GET for `http://`).
     fn hold(&self, url: &str, timeout: Duration) -> Result<Box<dyn HeldConnection>, String>;
 }
@@ -169,7 +174,12 @@ impl Probes for HostProbes {
             .map_err(|error| format!("{address}: {error}"))
     }
 
-    fn http_get(&self, url: &str, timeout: Duration) -> Result<HttpResponse, String> {
+    fn http_get(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        timeout: Duration,
+    ) -> Result<HttpResponse, String> {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -177,9 +187,11 @@ impl Probes for HostProbes {
             .max_idle_connections_per_host(0)
             .build();
         let agent = ureq::Agent::new_with_config(config);
-        let mut response = agent
-            .get(url)
-            .header("Connection", "close")
+        let mut request = agent.get(url).header("Connection", "close");
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let mut response = request
             .call()
             .map_err(|error| format!("GET {url}: {error}"))?;
         let status = response.status().as_u16();
@@ -307,16 +319,19 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
-            for _ in 0..2 {
+            let mut requests = Vec::new();
+            for _ in 0..3 {
                 let (mut stream, _) = listener.accept().unwrap();
                 let mut buffer = [0u8; 1024];
-                let _ = stream.read(&mut buffer);
+                let read = stream.read(&mut buffer).unwrap_or(0);
+                requests.push(String::from_utf8_lossy(&buffer[..read]).to_lowercase());
                 let _ = stream.write_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 5\r\nX-Served-By: b1\r\nConnection: close\r\n\r\nbusy!");
             }
+            requests
         });
         let probes = HostProbes;
         let response = probes
-            .http_get(&format!("http://{address}/"), Duration::from_secs(5))
+            .http_get(&format!("http://{address}/"), None, Duration::from_secs(5))
             .unwrap();
         assert_eq!(
             (
@@ -326,7 +341,20 @@ mod tests {
             ),
             (503, "busy!", Some("b1"))
         );
+        probes
+            .http_get(
+                &format!("http://{address}/"),
+                Some("Basic YWRtaW46YWRtaW4="),
+                Duration::from_secs(5),
+            )
+            .unwrap();
         probes.tcp(address, Duration::from_secs(5)).unwrap();
-        server.join().unwrap();
+        let requests = server.join().unwrap();
+        assert!(!requests[0].contains("authorization:"), "{}", requests[0]);
+        assert!(
+            requests[1].contains("authorization: basic ywrtaw46ywrtaw4="),
+            "{}",
+            requests[1]
+        );
     }
 }

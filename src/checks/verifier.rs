@@ -15,9 +15,10 @@ use super::probes::{HttpResponse, Probes, parse_raw_response};
 use crate::exec::GuestAccess;
 use crate::lab::Lab;
 use crate::lab::facts::render;
-use crate::lab::model::{Check, CheckKind, Identify, TemplateText, Vm};
+use crate::lab::model::{BasicAuth, Check, CheckKind, Identify, Password, TemplateText, Vm};
 use crate::lab::raw::Visibility;
 use crate::lab::source::Sources;
+use crate::remote::Secret;
 use crate::remote::guest_shell::quote;
 
 /// The result of one check.
@@ -304,7 +305,14 @@ impl Verifier<'_> {
                 status,
                 body,
                 header,
+                auth,
             } => {
+                let authorization = match auth.as_ref().map(basic_authorization).transpose() {
+                    Ok(authorization) => authorization,
+                    Err(problem) => {
+                        return Attempt::new(false, format!("HTTP {status}"), problem, Vec::new());
+                    }
+                };
                 let targets: Vec<Option<String>> = if targets.is_empty() {
                     vec![None]
                 } else {
@@ -316,7 +324,11 @@ impl Verifier<'_> {
                     let outcome = (|| -> Result<String, String> {
                         let url = self.render_for(url, target.as_deref())?;
                         let response = match from {
-                            None => self.probes.http_get(&url, check.timeout)?,
+                            None => self.probes.http_get(
+                                &url,
+                                authorization.as_ref().map(Secret::expose),
+                                check.timeout,
+                            )?,
                             Some(from) => self.http_from(self.vm(from)?, &url, check.timeout)?,
                         };
                         let mut problems = Vec::new();
@@ -371,6 +383,9 @@ impl Verifier<'_> {
                     }
                 }
                 let mut expected = format!("HTTP {status}");
+                if let Some(auth) = auth {
+                    expected.push_str(&format!(" as user {}", auth.user));
+                }
                 if let Some(body) = body {
                     expected.push_str(&format!(", body matching {}", self.shown(body, &targets)));
                 }
@@ -495,7 +510,7 @@ impl Verifier<'_> {
                                 .hold(&url, check.timeout)
                                 .map(|connection| connection.identity().clone())
                         } else {
-                            self.probes.http_get(&url, check.timeout)
+                            self.probes.http_get(&url, None, check.timeout)
                         };
                         match response
                             .and_then(|response| self.identify(identify, backends, &response))
@@ -631,15 +646,15 @@ impl Verifier<'_> {
             let mut served = Vec::new();
             let mut details = vec![format!("{victim}: stopped")];
             for index in 0..requests {
-                let outcome = self
-                    .probes
-                    .http_get(&url, check.timeout)
-                    .and_then(|response| {
-                        if response.status >= 500 {
-                            return Err(format!("status {}", response.status));
-                        }
-                        self.identify(identify, backends, &response)
-                    });
+                let outcome =
+                    self.probes
+                        .http_get(&url, None, check.timeout)
+                        .and_then(|response| {
+                            if response.status >= 500 {
+                                return Err(format!("status {}", response.status));
+                            }
+                            self.identify(identify, backends, &response)
+                        });
                 details.push(format!(
                     "request {}: {}",
                     index + 1,
@@ -852,6 +867,26 @@ fn excerpt(text: &str) -> String {
     } else {
         trimmed.to_string()
     }
+}
+
+/// The `Authorization` header of basic authentication (RFC 7617), with the password read where
+/// the lab file says; kept as a secret so that it is never printed.
+fn basic_authorization(auth: &BasicAuth) -> Result<Secret, String> {
+    use base64::Engine;
+    let password = match &auth.password {
+        Password::Literal(value) => value.clone(),
+        Password::Env(name) => std::env::var(name).map_err(|_| {
+            format!(
+                "environment variable {name} is not set (the password of user `{}`)",
+                auth.user
+            )
+        })?,
+    };
+    let pair = format!("{}:{password}", auth.user);
+    Ok(Secret::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )))
 }
 
 #[cfg(test)]

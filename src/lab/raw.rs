@@ -403,6 +403,15 @@ pub struct RawCheck {
     /// Header the response must carry, as `Name: regex`.
     #[serde(default)]
     pub header: Option<Sp<String>>,
+    /// User sent with HTTP basic authentication (an `http` check from the host).
+    #[serde(default)]
+    pub user: Option<Sp<String>>,
+    /// The user's password, written here (prefer `password_env`); never printed.
+    #[serde(default)]
+    pub password: Option<Sp<String>>,
+    /// Environment variable holding the user's password.
+    #[serde(default)]
+    pub password_env: Option<Sp<String>>,
     /// Expected exit status of `command` (default 0).
     #[serde(default)]
     pub exit: Option<Sp<i32>>,

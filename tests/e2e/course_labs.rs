@@ -270,6 +270,15 @@ fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destr
                 settled: "ip route show default | grep -q via",
             },
             Breakage {
+                check: "ActiveMQ's web console lists the chat's topic",
+                vm: "app1",
+                break_with: "sed -i s/^admin:.*/admin:\\ changed,\\ admin/ /etc/activemq/instances-enabled/main/jetty-realm.properties && systemctl restart activemq",
+                actual_has: "status 401 (expected 200)",
+                repair_with: "sed -i s/^admin:.*/admin:\\ admin,\\ admin/ /etc/activemq/instances-enabled/main/jetty-realm.properties && systemctl restart activemq",
+                settled_on: "app2",
+                settled: "curl -fsS http://192.168.56.31:8080/health | grep -q connected && curl -fsS http://192.168.56.32:8080/health | grep -q connected && curl -fsS -o /dev/null -u admin:admin http://192.168.56.31:8161/api/jolokia/version",
+            },
+            Breakage {
                 check: "NGINX's upstream log shows requests served by both apps",
                 vm: "app1",
                 break_with: "systemctl stop app",

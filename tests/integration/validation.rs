@@ -665,3 +665,44 @@ fn one_problem_of_many_replicas_is_reported_once() {
         ],
     );
 }
+
+#[test]
+fn basic_authentication_needs_a_user_and_one_password_and_is_sent_from_the_host() {
+    let checks = "[[checks]]\nhttp = \"http://192.168.56.10:8161/1\"\nuser = \"admin\"\n\
+        [[checks]]\nhttp = \"http://192.168.56.10:8161/2\"\npassword = \"admin\"\n\
+        [[checks]]\nhttp = \"http://192.168.56.10:8161/3\"\nuser = \"admin\"\npassword = \"admin\"\npassword_env = \"CONSOLE_PASSWORD\"\n\
+        [[checks]]\nhttp = \"http://192.168.56.10:8161/4\"\nfrom = \"a\"\nuser = \"admin\"\npassword_env = \"CONSOLE_PASSWORD\"\n\
+        [[checks]]\ncommand = \"true\"\non = \"a\"\nuser = \"admin\"\n";
+    check(
+        "basic authentication",
+        &with_base(&format!("{VM}{checks}")),
+        &MemoryFiles::default(),
+        &[
+            (
+                DiagnosticKind::MissingKey,
+                "lab.toml:17:8",
+                "`user` without a password: set `password_env` (or `password`)",
+            ),
+            (
+                DiagnosticKind::MissingKey,
+                "lab.toml:20:12",
+                "a password without `user`: basic authentication needs both",
+            ),
+            (
+                DiagnosticKind::Conflict,
+                "lab.toml:25:16",
+                "`password` and `password_env` both set: keep one",
+            ),
+            (
+                DiagnosticKind::Conflict,
+                "lab.toml:28:8",
+                "an `http` check with `user` is sent from the host only",
+            ),
+            (
+                DiagnosticKind::Conflict,
+                "lab.toml:34:8",
+                "`user` does not apply to a `command` check",
+            ),
+        ],
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::secret::BasicAuth;
 use super::template_text::TemplateText;
 use crate::lab::raw::Visibility;
 use crate::lab::source::Span;
@@ -62,6 +63,8 @@ pub enum CheckKind {
         body: Option<TemplateText>,
         /// Header that must be present and match.
         header: Option<HeaderMatch>,
+        /// Basic authentication sent with the request.
+        auth: Option<BasicAuth>,
     },
     /// A shell command on each target.
     Command {

@@ -17,7 +17,7 @@ pub use lab::Lab;
 pub use left_out::LeftOut;
 pub use mac_address::{MacAddress, MacError};
 pub use network::{Dhcp, Network, NetworkForward, NetworkKind};
-pub use secret::{Login, Password, PrivateKey};
+pub use secret::{BasicAuth, Login, Password, PrivateKey};
 pub use step::{Step, StepAction};
 pub use template_text::TemplateText;
 pub use vm::{Nic, NicForward, SshRoute, Vm};

@@ -1,4 +1,5 @@
-//! Login credentials of an image, kept so that they can never be printed by accident.
+//! Credentials (an image's login, an HTTP check's basic authentication), kept so that they can
+//! never be printed by accident.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -28,6 +29,15 @@ pub enum PrivateKey {
     Path(PathBuf),
     /// An environment variable holding the key's text or the path of a key file.
     Env(String),
+}
+
+/// HTTP basic authentication an `http` check sends (`user` with `password` or `password_env`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// The user.
+    pub user: String,
+    /// Its password.
+    pub password: Password,
 }
 
 /// How labctl logs in to VMs made from an image.

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::Validator;
 use crate::lab::diagnostic::DiagnosticKind;
-use crate::lab::model::{Check, CheckKind, HeaderMatch, Identify, Network, TemplateText, Vm};
+use crate::lab::model::{
+    BasicAuth, Check, CheckKind, HeaderMatch, Identify, Network, Password, TemplateText, Vm,
+};
 use crate::lab::raw::{RawCheck, Visibility};
 use crate::lab::spanned::Sp;
 use crate::lab::suggest::{did_you_mean, one_of};
@@ -27,7 +29,16 @@ fn accepted_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "ping" => &["from", "net"],
         "port" => &["on", "from", "net"],
-        "http" => &["on", "from", "status", "body", "header"],
+        "http" => &[
+            "on",
+            "from",
+            "status",
+            "body",
+            "header",
+            "user",
+            "password",
+            "password_env",
+        ],
         "command" => &["on", "exit", "output"],
         "round_robin" => &["backends", "identify", "requests"],
         "least_conn" => &["backends", "identify", "hold", "requests"],
@@ -229,6 +240,7 @@ impl Validator<'_> {
                     .header
                     .as_ref()
                     .and_then(|header| self.header(header, per_vm));
+                let auth = self.basic_auth(raw);
                 CheckKind::Http {
                     url,
                     targets: on.clone().flatten().unwrap_or_default(),
@@ -236,6 +248,7 @@ impl Validator<'_> {
                     status: raw.status.as_ref().map_or(200, |status| *status.get()),
                     body,
                     header,
+                    auth,
                 }
             }
             "command" => {
@@ -422,14 +435,75 @@ impl Validator<'_> {
         })
     }
 
+    /// `user` with `password` or `password_env`: basic authentication, sent from the host only
+    /// (a request from a VM would carry the password on that VM's command line).
+    fn basic_auth(&mut self, raw: &RawCheck) -> Option<BasicAuth> {
+        let password = match (&raw.password, &raw.password_env) {
+            (Some(_), Some(env)) => {
+                self.error(
+                    DiagnosticKind::Conflict,
+                    env.range(),
+                    "`password` and `password_env` both set: keep one",
+                )
+                .set_label("conflicts with `password`");
+                return None;
+            }
+            (Some(password), None) => Some((Password::Literal(password.get().clone()), password)),
+            (None, Some(env)) => Some((Password::Env(env.get().clone()), env)),
+            (None, None) => None,
+        };
+        match (&raw.user, password) {
+            (None, None) => None,
+            (None, Some((_, given))) => {
+                self.error(
+                    DiagnosticKind::MissingKey,
+                    given.range(),
+                    "a password without `user`: basic authentication needs both",
+                )
+                .set_label("whose password?");
+                None
+            }
+            (Some(user), None) => {
+                self.error(
+                    DiagnosticKind::MissingKey,
+                    user.range(),
+                    "`user` without a password: set `password_env` (or `password`)",
+                )
+                .set_label("no password for this user");
+                None
+            }
+            (Some(user), Some((password, _))) => {
+                if let Some(from) = &raw.from {
+                    self.error(
+                        DiagnosticKind::Conflict,
+                        from.range(),
+                        "an `http` check with `user` is sent from the host only",
+                    )
+                    .set_label("the password would be on this VM's command line")
+                    .set_help(Some(
+                        "remove `from`, or check from the VM with a `command` check".into(),
+                    ));
+                    return None;
+                }
+                Some(BasicAuth {
+                    user: user.get().clone(),
+                    password,
+                })
+            }
+        }
+    }
+
     fn check_keys_fit(&mut self, raw: &RawCheck, kind: &str) {
-        let present: [(&str, Option<Range<usize>>); 16] = [
+        let present: [(&str, Option<Range<usize>>); 19] = [
             ("on", raw.on.as_ref().map(Sp::range)),
             ("from", raw.from.as_ref().map(Sp::range)),
             ("net", raw.net.as_ref().map(Sp::range)),
             ("status", raw.status.as_ref().map(Sp::range)),
             ("body", raw.body.as_ref().map(Sp::range)),
             ("header", raw.header.as_ref().map(Sp::range)),
+            ("user", raw.user.as_ref().map(Sp::range)),
+            ("password", raw.password.as_ref().map(Sp::range)),
+            ("password_env", raw.password_env.as_ref().map(Sp::range)),
             ("exit", raw.exit.as_ref().map(Sp::range)),
             ("output", raw.output.as_ref().map(Sp::range)),
             (
