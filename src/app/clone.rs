@@ -28,12 +28,17 @@ pub(crate) struct Cloned {
 impl Cloned {
     /// The adapters whose MAC the clone kept.
     pub fn same(&self) -> Vec<u8> {
-        self.rows
-            .iter()
-            .filter(|(_, old, new)| old.is_some() && old == new)
-            .map(|(slot, _, _)| *slot)
-            .collect()
+        kept_macs(&self.rows)
     }
+}
+
+/// The adapters (of rows of adapter, original's MAC, clone's MAC) where the clone has the
+/// original's MAC: a clone on the same network as its original would fight it for the address.
+fn kept_macs(rows: &[(u8, Option<MacAddress>, Option<MacAddress>)]) -> Vec<u8> {
+    rows.iter()
+        .filter(|(_, old, new)| old.is_some() && old == new)
+        .map(|(slot, _, _)| *slot)
+        .collect()
 }
 
 /// Clones `source` as `name` (linked from its current snapshot, taking one when it has none,
@@ -159,4 +164,26 @@ pub(crate) fn clone(ui: &Ui, source: &str, name: &str, full: bool) -> Result<u8,
         )));
     }
     Ok(exit_code::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_mac_is_found_by_adapter() {
+        let mac = |text: &str| Some(MacAddress::parse(text).unwrap());
+        let fresh = [
+            (1, mac("080027aaaaaa"), mac("080027bbbbbb")),
+            (2, mac("080027cccccc"), mac("080027dddddd")),
+            (3, None, None),
+        ];
+        assert!(kept_macs(&fresh).is_empty());
+        let kept = [
+            (1, mac("080027aaaaaa"), mac("080027bbbbbb")),
+            (2, mac("080027cccccc"), mac("080027cccccc")),
+            (3, None, None),
+        ];
+        assert_eq!(kept_macs(&kept), vec![2]);
+    }
 }
