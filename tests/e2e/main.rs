@@ -8,6 +8,7 @@ mod crash;
 mod guest_setup;
 mod hosts;
 mod provisioning;
+mod real_client;
 mod scenarios;
 mod verification;
 mod world;

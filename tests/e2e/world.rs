@@ -286,8 +286,13 @@ impl World {
 
     /// Runs any program as the world's host.
     pub fn host(&self, program: &str, args: &[&str]) -> Run {
+        self.host_with(program, args, &[])
+    }
+
+    /// Runs any program as the world's host, with extra environment variables.
+    pub fn host_with(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run::from(
-            self.inside(program, args, &[])
+            self.inside(program, args, env)
                 .output()
                 .expect("run a program"),
         )

@@ -21,6 +21,10 @@ use crate::vm::{guest_network, guest_power};
 
 const GUEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const HOSTKEY_MARKER: &str = "/var/lib/vboxsim-guest/hostkeys-of";
+/// Written once the appliance's login user is made: that is the appliance's installation, done
+/// once per disk, so what the guest changes afterwards (a key Vagrant inserts and the insecure
+/// key it removes, a new password) stays on the disk as on a real one.
+const LOGIN_MARKER: &str = "/var/lib/vboxsim-guest/login-installed";
 
 fn cstr(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
@@ -571,8 +575,12 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
     std::env::set_current_dir("/").map_err(|e| format!("chdir /: {e}"))
 }
 
-/// Creates the appliance's login user from the disk (idempotent: every boot converges).
+/// Creates the appliance's login user from the disk, on the disk's first boot only (see
+/// LOGIN_MARKER); a clone shares its parent's disk contents, marker included.
 fn apply_user() -> Result<(), String> {
+    if Path::new(LOGIN_MARKER).exists() {
+        return Ok(());
+    }
     let path = format!("/{USER_FILE}");
     let Ok(bytes) = std::fs::read(&path) else {
         return Ok(());
@@ -608,7 +616,10 @@ fn apply_user() -> Result<(), String> {
     std::fs::write(&sudoers, format!("{} ALL=(ALL) NOPASSWD:ALL\n", user.name))
         .map_err(|e| format!("{sudoers}: {e}"))?;
     let _ = std::fs::set_permissions(&sudoers, std::fs::Permissions::from_mode(0o440));
-    Ok(())
+    if let Some(parent) = Path::new(LOGIN_MARKER).parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::write(LOGIN_MARKER, "").map_err(|e| format!("{LOGIN_MARKER}: {e}"))
 }
 
 fn passwd_home(name: &str) -> Option<String> {
