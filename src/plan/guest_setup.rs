@@ -244,13 +244,11 @@ impl GuestSetup {
 
     fn netplan_part(&self) -> String {
         let mut new = format!("{}\nnetwork:\n  version: 2\n  ethernets:\n", self.marker());
+        // Each NIC by the name the guest gave the MAC (found above), not by `match:
+        // macaddress:`: netplan 0.106 and later render that as networkd's
+        // PermanentMACAddress=, which a NIC whose MAC was changed, or a virtual one, lacks.
         for nic in &self.nics {
-            let _ = write!(
-                new,
-                "    labctl-nic{slot}:\n      match:\n        macaddress: \"{mac}\"\n",
-                slot = nic.slot,
-                mac = nic.mac
-            );
+            let _ = write!(new, "    $n{slot}:\n", slot = nic.slot);
             match &nic.config {
                 NicConfig::Dhcp { .. } => new.push_str("      dhcp4: true\n"),
                 NicConfig::Static { address } => {
@@ -263,7 +261,7 @@ impl GuestSetup {
             }
         }
         format!(
-            "new=$(cat <<'LABCTL_EOF'\n{new}LABCTL_EOF\n)\n{write}\
+            "new=$(cat <<LABCTL_EOF\n{new}LABCTL_EOF\n)\n{write}\
              chmod 600 \"$file\"\n\
              if [ $changed = 1 ]; then netplan apply >&2 || {{ echo \"labctl: netplan apply failed\" >&2; exit 25; }}; fi\n",
             write = Self::write_file_part("/etc/netplan/90-labctl.yaml"),
@@ -410,8 +408,8 @@ mod tests {
         assert!(script.contains("iface $n2 inet dhcp"));
         assert!(script.contains("file=/etc/network/interfaces.d/labctl"));
         assert!(
-            script.contains("macaddress: \"08:00:27:00:00:03\""),
-            "netplan by MAC"
+            script.contains("  ethernets:\n    $n2:\n      dhcp4: true\n    $n3:\n"),
+            "netplan by the name found from the MAC"
         );
         assert!(
             script.contains("MACAddress=08:00:27:00:00:02"),

@@ -152,6 +152,8 @@ struct CourseLab<'a> {
     scenarios: &'a [&'a str],
     version: Option<&'a str>,
     flavour: &'a str,
+    /// A VM whose second NIC shows how labctl configured it for the flavour.
+    guest: &'a str,
     breakages: &'a [Breakage],
 }
 
@@ -173,6 +175,21 @@ fn course_lab(lab: CourseLab) {
     let verify = run.labctl(&["verify", lab_file, "--junit", "reports/verify.xml"]);
     verify.expect(0, &format!("verify {lab_file}"));
     assert!(verify.stdout.contains("(100.0%)"), "{}", verify.stdout);
+    // The appliance configured adapter 1 only; labctl configured adapter 2 with the flavour's
+    // own network system, under the name the flavour's kernel gives it.
+    let configured_by_labctl = match lab.flavour {
+        "ubuntu" => {
+            "test ! -e /etc/network/interfaces && grep -q \"^    enp0s8:\" /etc/netplan/90-labctl.yaml && ip -4 -o addr show dev enp0s8 | grep -q inet"
+        }
+        _ => {
+            "grep -q \"^iface eth1 inet\" /etc/network/interfaces.d/labctl && ip -4 -o addr show dev eth1 | grep -q inet"
+        }
+    };
+    run.exec(
+        lab.guest,
+        configured_by_labctl,
+        &format!("{}: adapter 2 configured by labctl", lab.guest),
+    );
     for breakage in lab.breakages {
         break_and_repair(&run, breakage);
     }
@@ -205,6 +222,7 @@ fn exam3_comes_up_verifies_adds_a_replica_and_is_destroyed() {
         scenarios: &["exam3-add-replica"],
         version: Some("6.1.50r161033"),
         flavour: "course",
+        guest: "lb",
         breakages: &[Breakage {
             check: "HAProxy's stats page lists every replica as UP",
             vm: "web2",
@@ -228,6 +246,7 @@ fn exam3_on_zookeeper_comes_up_verifies_adds_a_replica_and_is_destroyed() {
         scenarios: &["exam3-add-replica"],
         version: Some("7.0.20r163906"),
         flavour: "course",
+        guest: "lb",
         breakages: &[Breakage {
             check: "ZooKeeper lists three instances",
             vm: "web3",
@@ -250,6 +269,7 @@ fn escalamiento_comes_up_verifies_switches_to_least_conn_fails_over_and_is_destr
         scenarios: &["escalamiento-least-conn", "escalamiento-failover"],
         version: Some("7.1.4r165100"),
         flavour: "course",
+        guest: "app1",
         breakages: &[
             Breakage {
                 check: "the host reaches app2 on vboxnet0",
@@ -301,6 +321,68 @@ fn voting_comes_up_counts_every_vote_and_is_destroyed() {
         scenarios: &[],
         version: None,
         flavour: "box",
+        guest: "queue",
+        breakages: &[],
+    });
+}
+
+/// On VirtualBox 7.1, the course appliance: voting without Guest Additions.
+#[test]
+fn voting_on_the_course_appliance_comes_up_counts_every_vote_and_is_destroyed() {
+    course_lab(CourseLab {
+        tag: "votingc",
+        lab: "voting",
+        vars: &[],
+        scenarios: &[],
+        version: Some("7.1.4r165100"),
+        flavour: "course",
+        guest: "queue",
+        breakages: &[],
+    });
+}
+
+/// On VirtualBox 7.1, an Ubuntu appliance: NICs `enp0s3`, `enp0s8`, …, netplan with systemd-networkd,
+/// no ifupdown; labctl configures the second NIC through netplan.
+#[test]
+fn exam3_on_ubuntu_comes_up_verifies_adds_a_replica_and_is_destroyed() {
+    course_lab(CourseLab {
+        tag: "exam3u",
+        lab: "exam3",
+        vars: &[],
+        scenarios: &["exam3-add-replica"],
+        version: Some("7.1.4r165100"),
+        flavour: "ubuntu",
+        guest: "lb",
+        breakages: &[],
+    });
+}
+
+/// On VirtualBox 7.0, an Ubuntu appliance.
+#[test]
+fn escalamiento_on_ubuntu_comes_up_switches_to_least_conn_fails_over_and_is_destroyed() {
+    course_lab(CourseLab {
+        tag: "escalu",
+        lab: "escalamiento",
+        vars: &[],
+        scenarios: &["escalamiento-least-conn", "escalamiento-failover"],
+        version: Some("7.0.20r163906"),
+        flavour: "ubuntu",
+        guest: "app1",
+        breakages: &[],
+    });
+}
+
+/// On VirtualBox 6.1, an Ubuntu appliance.
+#[test]
+fn voting_on_ubuntu_comes_up_counts_every_vote_and_is_destroyed() {
+    course_lab(CourseLab {
+        tag: "votingu",
+        lab: "voting",
+        vars: &[],
+        scenarios: &[],
+        version: Some("6.1.50r161033"),
+        flavour: "ubuntu",
+        guest: "queue",
         breakages: &[],
     });
 }

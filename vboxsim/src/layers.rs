@@ -21,13 +21,53 @@ pub fn create_disk(file: &str, image: &[u8], seed: Option<&[u8]>) -> Result<Stri
     let layer = layer_of(file);
     fs::create_dir_all(&layer).map_err(|e| format!("cannot create {layer}: {e}"))?;
     if let Some(tar_bytes) = seed {
-        let mut archive = tar::Archive::new(tar_bytes);
-        archive.set_preserve_permissions(true);
-        archive
-            .unpack(&layer)
+        unpack_seed(tar_bytes, &layer)
             .map_err(|e| format!("cannot unpack the appliance disk into {layer}: {e}"))?;
     }
     Ok(layer)
+}
+
+/// Unpacks an appliance disk's files into a layer. Character devices 0:0 are overlayfs
+/// whiteouts (what the appliance lacks that the guests' shared base has); the tar crate does
+/// not create device nodes, so they are made here. Other device files are refused.
+fn unpack_seed(tar_bytes: &[u8], layer: &str) -> Result<(), String> {
+    let mut archive = tar::Archive::new(tar_bytes);
+    archive.set_preserve_permissions(true);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let header = entry.header();
+        if !header.entry_type().is_character_special() {
+            entry.unpack_in(layer).map_err(|e| e.to_string())?;
+            continue;
+        }
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let device = (
+            header.device_major().ok().flatten(),
+            header.device_minor().ok().flatten(),
+        );
+        if device != (Some(0), Some(0))
+            || path
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(format!("{}: device files are not allowed", path.display()));
+        }
+        let target = Path::new(layer).join(&path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let c_path = std::ffi::CString::new(target.as_os_str().as_encoded_bytes())
+            .map_err(|e| e.to_string())?;
+        // SAFETY: mknod with a valid NUL-terminated path.
+        if unsafe { libc::mknod(c_path.as_ptr(), libc::S_IFCHR, libc::makedev(0, 0)) } != 0 {
+            return Err(format!(
+                "{}: {}",
+                target.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A differencing image (`<snapfolder>/{uuid}.vmdk`) with an empty layer, on top of `parent`.

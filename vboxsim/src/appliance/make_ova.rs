@@ -159,16 +159,33 @@ fn seed_tar(
             .append_data(&mut h, path, &[][..])
             .map_err(|e| e.to_string())
     };
-    for path in [
+    let mut dirs = vec![
         "etc/",
-        "etc/network/",
-        "etc/network/interfaces.d/",
         "var/",
         "var/lib/",
         "var/lib/vboxsim-guest/",
         "var/lib/vboxsim-guest/appliance/",
-    ] {
+    ];
+    dirs.extend(match flavour {
+        Flavour::Course | Flavour::Box => &["etc/network/", "etc/network/interfaces.d/"][..],
+        Flavour::Ubuntu => &["etc/netplan/"][..],
+    });
+    for path in dirs {
         dir(path)?;
+    }
+    // What the appliance's disk lacks, as overlayfs whiteouts (character devices 0:0), which
+    // hide this machine's copy in the guest (see layers::create_disk).
+    for path in flavour.absent() {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Char);
+        h.set_mode(0);
+        h.set_size(0);
+        h.set_device_major(0).map_err(|e| e.to_string())?;
+        h.set_device_minor(0).map_err(|e| e.to_string())?;
+        h.set_mtime(ids::now_ns() / 1_000_000_000);
+        builder
+            .append_data(&mut h, path, &[][..])
+            .map_err(|e| e.to_string())?;
     }
     let mut file = |path: &str, data: &[u8], mode: u32| -> Result<(), String> {
         let mut h = tar::Header::new_ustar();

@@ -14,7 +14,7 @@ pub const USAGE: &str = "usage:
   vboxsim world list                         list worlds
   vboxsim make-ova --out FILE.ova --user NAME [--password PW] [--authorized-key FILE.pub]...
                    [--name VMNAME] [--memory MB] [--cpus N] [--nics N]
-                   [--flavour course|box] [--guest-additions]
+                   [--flavour course|ubuntu|box] [--guest-additions]
   vboxsim fault lock-writes N | startvm-fail N | startvm-exit1 N | startvm-delay MS |
                 hostonly-create-fail N | global-extradata-fail N | no-sshd on|off |
                 clear | show

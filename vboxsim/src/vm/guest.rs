@@ -81,7 +81,7 @@ impl Guest {
                     .iter()
                     .enumerate()
                     .map(|(i, l)| NicReport {
-                        name: self.appliance.nic_name(i),
+                        name: self.appliance.nic_name(i, l.slot),
                         mac: l.mac.clone(),
                         addr: l.addr.map(|(ip, len)| format!("{ip}/{len}")),
                         up: l.cable,

@@ -9,6 +9,8 @@ pub struct GuestNic {
     pub veth: String,
     /// MAC in colon form.
     pub mac: String,
+    /// The network adapter (1-based), which fixes its PCI slot and so its predictable name.
+    pub slot: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -216,7 +216,7 @@ fn pid1(cfg: &GuestConfig, sigset: &libc::sigset_t) -> Result<i32, String> {
         log(&format!("tmpfiles: {e}"));
     }
     // networking.service runs before network.target, which sshd waits for.
-    for problem in guest_network::bring_up(&nics) {
+    for problem in guest_network::bring_up(&nics, &appliance) {
         log(&format!("network: {problem}"));
     }
     if let Err(e) = apply_user() {
@@ -412,12 +412,35 @@ fn shutdown() {
 /// `/usr/bin/systemctl` of a guest: the systemctl replacement, except that users other than
 /// root read the system's unit states from `/run` as they would from systemd (the replacement
 /// otherwise looks in a private folder of theirs when `/run` is not writable, and reports
-/// every service of the system as inactive). Changing a unit still needs root.
+/// every service of the system as inactive), and unit names with glob characters match only
+/// units in memory, as systemctl(1) says ("Parameter Syntax": patterns match units that are
+/// active or failed), so `systemctl stop 'netplan-wpa-*.service'` with none running succeeds, as
+/// netplan apply needs; the replacement would call the pattern an unknown unit. Changing a unit
+/// still needs root.
 fn systemctl_wrapper(replacement: &str) -> String {
     format!(
         r#"#!/usr/bin/python3
-import importlib.util, os, sys
-{power}spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
+import fnmatch, importlib.util, os, subprocess, sys
+{power}def expand_patterns(argv):
+    verbs = ("start", "stop", "restart", "try-restart", "reload", "reload-or-restart",
+             "kill", "is-active", "is-failed", "status")
+    words = [a for a in argv if not a.startswith("-")]
+    if not words or words[0] not in verbs or not any(set(w) & set("*?[") for w in words[1:]):
+        return argv
+    listed = subprocess.run([sys.executable, __file__, "list-units", "--no-legend"],
+                            capture_output=True, text=True).stdout.splitlines()
+    in_memory = [l.split()[0] for l in listed if len(l.split()) > 2 and l.split()[2] in ("active", "failed")]
+    out = []
+    for a in argv:
+        if a.startswith("-") or a == words[0] or not (set(a) & set("*?[")):
+            out.append(a)
+        else:
+            out.extend(u for u in in_memory if fnmatch.fnmatchcase(u, a))
+    if not [a for a in out if not a.startswith("-")][1:]:
+        sys.exit(3 if words[0] in ("is-active", "is-failed", "status") else 0)
+    return out
+sys.argv[1:] = expand_patterns(sys.argv[1:])
+spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
 systemctl = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(systemctl)
 if os.geteuid() != 0:
@@ -473,6 +496,12 @@ fn build_root(cfg: &GuestConfig) -> Result<(), String> {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("{path}: {e}"))?;
     }
+    let local_sbin = format!("{}/usr/local/sbin", cfg.additions_mnt);
+    std::fs::create_dir_all(&local_sbin).map_err(|e| format!("{local_sbin}: {e}"))?;
+    let udevadm = format!("{local_sbin}/udevadm");
+    std::fs::write(&udevadm, guest_network::UDEVADM).map_err(|e| format!("{udevadm}: {e}"))?;
+    std::fs::set_permissions(&udevadm, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{udevadm}: {e}"))?;
     offline_apt(&cfg.additions_mnt)?;
     // The whole host root is the appliance's base; "/" and the VM's own layers cannot be lowers
     // of one overlay (they would overlap), so the base is an overlay of its own, stacked below.

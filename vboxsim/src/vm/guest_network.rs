@@ -2,10 +2,12 @@
 //! with the MACs VirtualBox shows, and brought up only as the appliance's own configuration says
 //! (ifupdown at boot, as Debian's networking.service and udev's ifupdown-hotplug do), by the
 //! guest's own DHCP client. A NIC the appliance does not configure stays down with no address.
+//! Appliances that run systemd-networkd (Ubuntu) get it with D-Bus and netplan's rendering.
 //! With Guest Additions, the addresses the guest has are what VBoxService reports.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +37,7 @@ pub fn plug(nics: &[GuestNic], info: &ApplianceInfo) -> Result<Vec<String>, Stri
     run("ip", &["link", "set", "lo", "up"])?;
     let mut names = Vec::new();
     for (index, nic) in nics.iter().enumerate() {
-        let name = info.nic_name(index);
+        let name = info.nic_name(index, nic.slot);
         run("ip", &["link", "set", "dev", &nic.veth, "name", &name])?;
         run("ip", &["link", "set", "dev", &name, "address", &nic.mac])?;
         names.push(name);
@@ -43,10 +45,125 @@ pub fn plug(nics: &[GuestNic], info: &ApplianceInfo) -> Result<Vec<String>, Stri
     Ok(names)
 }
 
-/// Brings up what the appliance configures, with its own tools: `ifup -a` (the `auto`
-/// interfaces) then `ifup --allow=hotplug` for each NIC the kernel found, as Debian does at
-/// boot. Returns what failed, for the VM's log; a guest whose configuration fails still boots.
-pub fn bring_up(names: &[String]) -> Vec<String> {
+/// Brings up what the appliance configures, with its own tools: ifupdown where the disk has
+/// it; netplan and systemd-networkd where the appliance runs networkd. Returns what failed, for
+/// the VM's log; a guest whose configuration fails still boots.
+pub fn bring_up(names: &[String], info: &ApplianceInfo) -> Vec<String> {
+    let mut problems = ifupdown(names);
+    if info.networkd {
+        problems.extend(networkd());
+    }
+    problems
+}
+
+/// Ubuntu's boot, for the network: netplan's systemd generator renders /etc/netplan into
+/// /run/systemd/network (`netplan generate`, as /lib/systemd/system-generators/netplan does),
+/// then D-Bus and systemd-networkd start, and networkd's own DHCP client configures the NICs
+/// the rendered files name. `netplan apply` later talks to networkd over D-Bus
+/// (`networkctl reload`), as on Ubuntu.
+///
+/// A necessary difference, marked: guests have no udevd, and networkd waits for udev to
+/// initialise every link unless /sys is read-only, which is how systemd tells it runs in a
+/// container (systemd's src/shared/udev-util.c, `udev_available()`; systemd.io's container
+/// interface). So /sys is remounted read-only in these guests.
+fn networkd() -> Vec<String> {
+    let mut problems = Vec::new();
+    let has_yaml = std::fs::read_dir("/etc/netplan")
+        .map(|dir| {
+            dir.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        })
+        .unwrap_or(false);
+    if has_yaml {
+        if Path::new("/usr/sbin/netplan").exists() {
+            if let Err(e) = run("netplan", &["generate"]) {
+                problems.push(e);
+            }
+        } else {
+            problems.push("/etc/netplan has configuration but netplan is missing (netplan.io: run scripts/setup)".into());
+        }
+    }
+    if let Err(e) = remount_sys_read_only() {
+        problems.push(e);
+    }
+    let _ = std::fs::create_dir_all("/run/dbus");
+    for (program, args) in [
+        (
+            "/usr/bin/dbus-daemon",
+            &["--system", "--nofork", "--nopidfile"][..],
+        ),
+        ("/lib/systemd/systemd-networkd", &[][..]),
+    ] {
+        if !Path::new(program).exists() {
+            problems.push(format!(
+                "{program} is missing (dbus, systemd: run scripts/setup)"
+            ));
+            continue;
+        }
+        // Daemons log to the VM's log (stderr); stdout is the guest's channel to its VM.
+        let started = default_signal_mask(&mut Command::new(program))
+            .args(args)
+            .env_clear()
+            .env("PATH", GUEST_PATH)
+            .env("LANG", "C.UTF-8")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn();
+        if let Err(e) = started {
+            problems.push(format!("{program}: {e}"));
+        }
+        if program.ends_with("dbus-daemon") {
+            wait_for_path("/run/dbus/system_bus_socket", Duration::from_secs(5));
+        }
+    }
+    problems
+}
+
+/// `udevadm` of a guest (first in PATH, in /usr/local/sbin): guests run no udevd, so the
+/// uevents `udevadm trigger` asks the kernel for reach nobody and its write to a read-only /sys
+/// would fail; on a real guest udevd takes them and applies rules vboxsim does not model
+/// (net_setup_link: names are already the PCI-slot names). `trigger` therefore succeeds doing
+/// nothing, as a real one would for these NICs; everything else is the real udevadm (`settle`
+/// returns at once without udevd). A necessary difference, marked.
+pub const UDEVADM: &str = "#!/bin/sh\n\
+# vboxsim: no udevd runs in this guest (see vboxsim's CONFORMANCE.md).\n\
+[ \"$1\" = trigger ] && exit 0\n\
+exec /usr/bin/udevadm \"$@\"\n";
+
+fn remount_sys_read_only() -> Result<(), String> {
+    let sys = std::ffi::CString::new("/sys").unwrap_or_default();
+    let flags =
+        libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    // SAFETY: remounting an existing mount point with a valid NUL-terminated path.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            sys.as_ptr(),
+            std::ptr::null(),
+            flags,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "remount /sys read-only: {}",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
+
+fn wait_for_path(path: &str, limit: Duration) {
+    let start = Instant::now();
+    while !Path::new(path).exists() && start.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// ifupdown at boot: `ifup -a` (the `auto` interfaces) then `ifup --allow=hotplug` for each NIC
+/// the kernel found, as Debian's networking.service and udev's ifupdown-hotplug do.
+fn ifupdown(names: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
     if !Path::new("/etc/network/interfaces").exists() {
         return problems;

@@ -91,6 +91,7 @@ impl NamespaceGuest {
             nics.push(GuestNic {
                 veth: format!("vg{id}{}", l.slot),
                 mac: mac_colon(&l.mac),
+                slot: l.slot,
             });
         }
         let hide = vec![crate::world::root().join("worlds").display().to_string()];
