@@ -248,9 +248,15 @@ impl GuestSetup {
         // macaddress:`: netplan 0.106 and later render that as networkd's
         // PermanentMACAddress=, which a NIC whose MAC was changed, or a virtual one, lacks.
         for nic in &self.nics {
-            let _ = write!(new, "    $n{slot}:\n", slot = nic.slot);
+            let _ = writeln!(new, "    $n{slot}:", slot = nic.slot);
             match &nic.config {
-                NicConfig::Dhcp { .. } => new.push_str("      dhcp4: true\n"),
+                // By MAC, not by networkd's default DUID: that comes from /etc/machine-id,
+                // which clones of one disk share, and VirtualBox's DHCP server takes a client
+                // identifier over the MAC (Dhcpd/ClientId.cpp, `operator==`), so clones would
+                // be one client to it.
+                NicConfig::Dhcp { .. } => {
+                    new.push_str("      dhcp4: true\n      dhcp-identifier: mac\n")
+                }
                 NicConfig::Static { address } => {
                     let _ = write!(
                         new,
@@ -277,7 +283,10 @@ impl GuestSetup {
                 nic.mac
             );
             match &nic.config {
-                NicConfig::Dhcp { .. } => new.push_str("DHCP=ipv4\n"),
+                // By MAC: see the netplan part.
+                NicConfig::Dhcp { .. } => {
+                    new.push_str("DHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n")
+                }
                 NicConfig::Static { address } => {
                     let _ = writeln!(new, "Address={address}");
                 }
@@ -408,7 +417,9 @@ mod tests {
         assert!(script.contains("iface $n2 inet dhcp"));
         assert!(script.contains("file=/etc/network/interfaces.d/labctl"));
         assert!(
-            script.contains("  ethernets:\n    $n2:\n      dhcp4: true\n    $n3:\n"),
+            script.contains(
+                "  ethernets:\n    $n2:\n      dhcp4: true\n      dhcp-identifier: mac\n    $n3:\n"
+            ),
             "netplan by the name found from the MAC"
         );
         assert!(

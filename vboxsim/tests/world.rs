@@ -705,6 +705,80 @@ fn guest_without_sshd_boots_but_is_unreachable() {
     );
 }
 
+/// An Ubuntu appliance in a world: NICs named from VirtualBox's PCI slots, no ifupdown, netplan
+/// with `enp0s3` only, rendered for systemd-networkd at boot; `netplan apply` (the real one)
+/// after adding configuration brings the next NIC up by DHCP.
+#[test]
+fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next() {
+    let w = TestWorld::new("ubuntu");
+    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
+    let ova = make_ova(&w, &["--flavour", "ubuntu"]);
+    linked_clones(&w, &ova, &["u1"]);
+    w.vbm(&[
+        "modifyvm",
+        "u1",
+        "--nic1",
+        "hostonly",
+        "--hostonlyadapter1",
+        "vboxnet0",
+        "--nic3",
+        "hostonly",
+        "--hostonlyadapter3",
+        "vboxnet0",
+    ]);
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        "u1",
+        "--nic",
+        "1",
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    w.vbm(&["startvm", "u1", "--type", "headless"]);
+    w.wait_ssh("22", "192.168.56.21");
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "ls /sys/class/net | sort | tr '\\n' ' '"),
+        "enp0s3 enp0s9 lo",
+        "adapter 3 sits in PCI slot 9 whatever adapter 2 is"
+    );
+    assert_eq!(
+        w.ssh_ok(
+            "192.168.56.21",
+            "hostname; test -e /etc/network/interfaces || echo no-interfaces; command -v ifup || echo no-ifup"
+        ),
+        "ubuntu\nno-interfaces\nno-ifup"
+    );
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "ip -4 -o addr show enp0s9"),
+        "",
+        "NIC 3 has no address until netplan says so"
+    );
+    let enp0s9 = w.ssh_ok(
+        "192.168.56.21",
+        "printf 'network:\\n  version: 2\\n  ethernets:\\n    enp0s9:\\n      dhcp4: true\\n' | sudo tee /etc/netplan/60-enp0s9.yaml >/dev/null \
+         && sudo chmod 600 /etc/netplan/60-enp0s9.yaml && sudo netplan apply 2>/dev/null \
+         && for i in $(seq 100); do ip -4 -o addr show enp0s9 | grep -q inet && break; sleep 0.1; done; \
+         ip -4 -o addr show enp0s9 | awk '{print $4}'",
+    );
+    assert_eq!(enp0s9, "192.168.56.101/24", "by networkd's DHCP client");
+    let networkctl = w.ssh_ok("192.168.56.21", "networkctl --no-pager --no-legend");
+    assert!(
+        networkctl
+            .lines()
+            .any(|l| l.contains("enp0s9") && l.contains("routable")),
+        "{networkctl}"
+    );
+    // A pattern matching no unit in memory is nothing to do, not an unknown unit.
+    w.ssh_ok(
+        "192.168.56.21",
+        "sudo systemctl stop 'netplan-wpa-*.service'",
+    );
+}
+
 /// VirtualBox's DHCP servers on the wire, as a course appliance meets them: configuration read
 /// when the server starts (a reservation made while it runs is handed out only after
 /// `dhcpserver restart`), NICs the appliance does not configure stay down until the guest's own

@@ -416,7 +416,8 @@ fn shutdown() {
 /// units in memory, as systemctl(1) says ("Parameter Syntax": patterns match units that are
 /// active or failed), so `systemctl stop 'netplan-wpa-*.service'` with none running succeeds, as
 /// netplan apply needs; the replacement would call the pattern an unknown unit. Changing a unit
-/// still needs root.
+/// still needs root. Init scripts it runs are not redirected to systemctl again, as those
+/// systemd runs are not (once netplan has made /run/systemd/system, Debian's LSB hook would).
 fn systemctl_wrapper(replacement: &str) -> String {
     format!(
         r#"#!/usr/bin/python3
@@ -440,6 +441,10 @@ import fnmatch, importlib.util, os, subprocess, sys
         sys.exit(3 if words[0] in ("is-active", "is-failed", "status") else 0)
     return out
 sys.argv[1:] = expand_patterns(sys.argv[1:])
+# systemd runs a SysV script as its own child (PPID 1), so Debian's init-functions
+# (/lib/lsb/init-functions.d/40-systemd) do not redirect it back to systemctl; here the
+# replacement is the parent, and this variable is how that hook is told the same.
+os.environ["SYSTEMCTL_SKIP_REDIRECT"] = "1"
 spec = importlib.util.spec_from_file_location("systemctl3", {replacement:?})
 systemctl = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(systemctl)

@@ -87,36 +87,86 @@ fn networkd() -> Vec<String> {
         problems.push(e);
     }
     let _ = std::fs::create_dir_all("/run/dbus");
-    for (program, args) in [
-        (
-            "/usr/bin/dbus-daemon",
-            &["--system", "--nofork", "--nopidfile"][..],
-        ),
-        ("/lib/systemd/systemd-networkd", &[][..]),
-    ] {
-        if !Path::new(program).exists() {
-            problems.push(format!(
-                "{program} is missing (dbus, systemd: run scripts/setup)"
-            ));
-            continue;
-        }
-        // Daemons log to the VM's log (stderr); stdout is the guest's channel to its VM.
-        let started = default_signal_mask(&mut Command::new(program))
-            .args(args)
-            .env_clear()
-            .env("PATH", GUEST_PATH)
-            .env("LANG", "C.UTF-8")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn();
-        if let Err(e) = started {
-            problems.push(format!("{program}: {e}"));
-        }
-        if program.ends_with("dbus-daemon") {
-            wait_for_path("/run/dbus/system_bus_socket", Duration::from_secs(5));
-        }
+    if let Err(e) = start_daemon(
+        "/usr/bin/dbus-daemon",
+        &["--system", "--nofork", "--nopidfile"],
+        None,
+    ) {
+        problems.push(e);
+    }
+    wait_for_path("/run/dbus/system_bus_socket", Duration::from_secs(5));
+    // systemd-networkd.service is Type=notify and ordered before network.target, which sshd
+    // waits for: the boot goes on once networkd says READY=1 (sd_notify), so a client that logs
+    // in finds networkd on the bus (`netplan apply` reloads it through `networkctl reload`).
+    if let Err(e) = start_notify_daemon("/lib/systemd/systemd-networkd", Duration::from_secs(20)) {
+        problems.push(e);
     }
     problems
+}
+
+/// Starts a daemon of the guest in the background. Daemons log to the VM's log (stderr);
+/// stdout is the guest's channel to its VM.
+fn start_daemon(program: &str, args: &[&str], notify_socket: Option<&str>) -> Result<(), String> {
+    if !Path::new(program).exists() {
+        return Err(format!(
+            "{program} is missing (dbus, systemd: run scripts/setup)"
+        ));
+    }
+    let mut cmd = Command::new(program);
+    default_signal_mask(&mut cmd)
+        .args(args)
+        .env_clear()
+        .env("PATH", GUEST_PATH)
+        .env("LANG", "C.UTF-8")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    if let Some(socket) = notify_socket {
+        cmd.env("NOTIFY_SOCKET", socket);
+    }
+    cmd.spawn().map(drop).map_err(|e| format!("{program}: {e}"))
+}
+
+/// Starts a Type=notify daemon and waits for its READY=1 on a notification socket, as systemd
+/// does before starting what is ordered after it.
+fn start_notify_daemon(program: &str, limit: Duration) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixDatagram;
+    let path = "/run/vboxsim-notify";
+    let _ = std::fs::remove_file(path);
+    let socket = UnixDatagram::bind(path).map_err(|e| format!("{path}: {e}"))?;
+    // networkd drops to its own user before it notifies.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o777))
+        .map_err(|e| format!("{path}: {e}"))?;
+    start_daemon(program, &[], Some(path))?;
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    let result = loop {
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break Err(format!("{program} did not report READY=1 within {limit:?}"));
+        }
+        socket
+            .set_read_timeout(Some(left))
+            .map_err(|e| format!("{path}: {e}"))?;
+        match socket.recv(&mut buf) {
+            Ok(n)
+                if String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .any(|l| l == "READY=1") =>
+            {
+                break Ok(());
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => break Err(format!("{path}: {e}")),
+        }
+    };
+    let _ = std::fs::remove_file(path);
+    result
 }
 
 /// `udevadm` of a guest (first in PATH, in /usr/local/sbin): guests run no udevd, so the

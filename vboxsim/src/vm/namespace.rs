@@ -54,6 +54,10 @@ pub fn check_host() -> Result<(), String> {
         ("/usr/sbin/dnsmasq", "dnsmasq-base"),
         ("/sbin/dhclient", "isc-dhcp-client"),
         ("/usr/sbin/ifup", "ifupdown"),
+        ("/usr/sbin/netplan", "netplan.io"),
+        ("/lib/systemd/systemd-networkd", "systemd"),
+        ("/usr/bin/dbus-daemon", "dbus"),
+        ("/usr/bin/udevadm", "udev"),
         (SYSTEMCTL, "docker-systemctl-replacement"),
     ] {
         if !std::path::Path::new(path).exists() {
