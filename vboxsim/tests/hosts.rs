@@ -162,3 +162,27 @@ fn windows_names_host_only_adapters_its_way_and_allows_any_range() {
     let r = linux.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "10.77.0.1"]);
     assert_eq!(r.code, 1, "Linux keeps the 6.1.28+ rule");
 }
+
+/// API errors as VBoxManage.exe prints them on Windows: the executable's file name as prefix,
+/// COM's `IUnknown` as callee, `E_FAIL` for 0x80004005 (reference §1.3, §1.5); Linux keeps
+/// `VBoxManage`, `nsISupports`.
+#[test]
+fn windows_prints_api_errors_with_its_program_name_and_com_callee() {
+    let sim = on("host-windows-errors", "windows");
+    let r = sim.vbm(&["showvminfo", "nosuchvm"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "VBoxManage.exe: error: Could not find a registered machine named 'nosuchvm'\n\
+         VBoxManage.exe: error: Details: code VBOX_E_OBJECT_NOT_FOUND (0x80bb0001), component VirtualBoxWrap, interface IVirtualBox, callee IUnknown\n\
+         VBoxManage.exe: error: Context: \"FindMachine(Bstr(VMNameOrUuid).raw(), machine.asOutParam())\" at line 2953 of file VBoxManageInfo.cpp\n"
+    );
+    let linux = Sim::new("host-windows-errors-linux");
+    let r = linux.vbm(&["showvminfo", "nosuchvm"]);
+    assert!(
+        r.stderr.starts_with("VBoxManage: error: Could not find")
+            && r.stderr.contains("callee nsISupports\n"),
+        "{}",
+        r.stderr
+    );
+}

@@ -234,7 +234,7 @@ fn wait(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     let started = ids::now_ns();
     let state = ctx.read()?;
     if let Err(e) = ctx.find(&state, vm, FILE) {
-        eprint!("{}", e.render(&ctx.prog, ""));
+        eprint!("{}", ctx.render_error(&e, ""));
         return Err(incorrect());
     }
     let clock = Instant::now();

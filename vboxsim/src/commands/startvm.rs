@@ -84,7 +84,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 }
             }
             Err(e) => {
-                eprint!("{}", e.render(&ctx.prog, &ctx.emu.logo()));
+                eprint!("{}", ctx.render_error(&e, &ctx.emu.logo()));
                 failed = Some(VBoxError::Exit(e.exit_code()));
             }
         }

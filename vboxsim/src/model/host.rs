@@ -61,6 +61,33 @@ impl Host {
         }
     }
 
+    /// The program name VBoxManage's errors start with: IPRT prints the executable's file name
+    /// (reference §1.3), `VBoxManage.exe` on Windows.
+    pub fn program_name(self) -> &'static str {
+        match self {
+            Host::Windows => "VBoxManage.exe",
+            Host::Linux | Host::Macos => "VBoxManage",
+        }
+    }
+
+    /// The `callee` of an API error's Details line: XPCOM's `nsISupports` on Linux and macOS,
+    /// COM's `IUnknown` on Windows (reference §1.5).
+    pub fn com_callee(self) -> &'static str {
+        match self {
+            Host::Windows => "IUnknown",
+            Host::Linux | Host::Macos => "nsISupports",
+        }
+    }
+
+    /// The name of a COM status code as VirtualBox prints it: 0x80004005 is XPCOM's
+    /// `NS_ERROR_FAILURE` on Linux and macOS, `E_FAIL` on Windows (reference §1.5).
+    pub fn code_name(self, name: &'static str) -> &'static str {
+        match (self, name) {
+            (Host::Windows, "NS_ERROR_FAILURE") => "E_FAIL",
+            (_, name) => name,
+        }
+    }
+
     /// The 6.1.28+ allowed host-only ranges apply on Linux and macOS only.
     pub fn restricts_host_only_ranges(self) -> bool {
         self != Host::Windows
@@ -82,5 +109,20 @@ mod tests {
             "VirtualBox Host-Only Ethernet Adapter #2"
         );
         assert_eq!(Host::Linux.host_only_name(1), "vboxnet1");
+    }
+
+    #[test]
+    fn windows_names_com_failures_the_com_way() {
+        assert_eq!(Host::Windows.code_name("NS_ERROR_FAILURE"), "E_FAIL");
+        assert_eq!(
+            Host::Linux.code_name("NS_ERROR_FAILURE"),
+            "NS_ERROR_FAILURE"
+        );
+        assert_eq!(
+            Host::Windows.code_name("VBOX_E_OBJECT_NOT_FOUND"),
+            "VBOX_E_OBJECT_NOT_FOUND"
+        );
+        assert_eq!(Host::Windows.com_callee(), "IUnknown");
+        assert_eq!(Host::Macos.com_callee(), "nsISupports");
     }
 }

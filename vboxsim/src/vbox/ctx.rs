@@ -30,6 +30,16 @@ impl Ctx {
         self.emu.family >= Family::V7_0
     }
 
+    /// The host this VirtualBox runs on (Linux when the state cannot be read).
+    pub fn host(&self) -> crate::model::host::Host {
+        self.read().map(|state| state.host()).unwrap_or_default()
+    }
+
+    /// A failed command's stderr, as VBoxManage prints it on this host.
+    pub fn render_error(&self, error: &VBoxError, logo: &str) -> String {
+        error.render_on(&self.prog, logo, self.host())
+    }
+
     pub fn read(&self) -> Result<State, VBoxError> {
         self.store.read().map_err(internal)
     }

@@ -1,5 +1,7 @@
 //! A failed VBoxManage command, and how VBoxManage prints it (stderr shapes and exit codes).
 
+use crate::model::host::Host;
+
 /// A COM status code as VBoxManage names it in `Details: code NAME (0x...)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ComCode {
@@ -180,8 +182,14 @@ impl VBoxError {
         }
     }
 
-    /// The stderr text, as VBoxManage prints it, for program name `prog` and the given logo.
+    /// The stderr text, as VBoxManage prints it on Linux, for program name `prog` and the given
+    /// logo.
     pub fn render(&self, prog: &str, logo: &str) -> String {
+        self.render_on(prog, logo, Host::Linux)
+    }
+
+    /// The stderr text, as VBoxManage prints it on `host`.
+    pub fn render_on(&self, prog: &str, logo: &str, host: Host) -> String {
         let mut out = String::new();
         match self {
             VBoxError::Syntax { message, usage } => {
@@ -212,8 +220,10 @@ impl VBoxError {
                     out.push_str(&format!("{prog}: error: {line}\n"));
                 }
                 out.push_str(&format!(
-                    "{prog}: error: Details: code {} (0x{:08x}), component {component}, interface {interface}, callee nsISupports\n",
-                    code.name, code.hex
+                    "{prog}: error: Details: code {} (0x{:08x}), component {component}, interface {interface}, callee {}\n",
+                    host.code_name(code.name),
+                    code.hex,
+                    host.com_callee()
                 ));
                 // GlueHandleComErrorNoCtx prints no context line.
                 if !context.is_empty() {
@@ -227,12 +237,13 @@ impl VBoxError {
             } => {
                 out.push_str(&format!(
                     "{prog}: error: Code {} (0x{:08x}) - {text} (extended info not available)\n",
-                    code.name, code.hex
+                    host.code_name(code.name),
+                    code.hex
                 ));
                 out.push_str(&format!("{prog}: error: Context: {context}\n"));
             }
             VBoxError::Chain { first, then, .. } => {
-                out.push_str(&first.render(prog, logo));
+                out.push_str(&first.render_on(prog, logo, host));
                 for line in then {
                     out.push_str(&format!("{prog}: error: {line}\n"));
                 }

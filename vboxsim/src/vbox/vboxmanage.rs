@@ -29,12 +29,15 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
             return 1;
         }
     };
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         emu,
         prog: prog.to_string(),
         store: Store::from_env(),
         latency: Latency::from_env(),
     };
+    if ctx.host() == crate::model::host::Host::Windows {
+        ctx.prog = crate::model::host::Host::Windows.program_name().into();
+    }
     let mut rest = args;
     while let Some(first) = rest.first() {
         match first.as_str() {
@@ -94,7 +97,7 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprint!("{}", e.render(prog, &ctx.emu.logo()));
+            eprint!("{}", ctx.render_error(&e, &ctx.emu.logo()));
             e.exit_code()
         }
     }
