@@ -266,11 +266,30 @@ impl GuestSetup {
                 NicConfig::LinkOnly => new.push_str("      dhcp4: false\n"),
             }
         }
+        // Where netplan renders for systemd-networkd, `netplan generate` + `networkctl reload`
+        // configures exactly the links whose files changed. `netplan apply` would also
+        // `networkctl reconfigure` every managed link, dropping and re-acquiring the DHCP lease
+        // of adapter 1, under the SSH session that runs this script. Other renderers
+        // (NetworkManager) get `netplan apply`.
+        let rendered: Vec<String> = self
+            .nics
+            .iter()
+            .map(|nic| {
+                format!(
+                    "[ -e \"/run/systemd/network/10-netplan-$n{}.network\" ]",
+                    nic.slot
+                )
+            })
+            .collect();
         format!(
             "new=$(cat <<LABCTL_EOF\n{new}LABCTL_EOF\n)\n{write}\
              chmod 600 \"$file\"\n\
-             if [ $changed = 1 ]; then netplan apply >&2 || {{ echo \"labctl: netplan apply failed\" >&2; exit 25; }}; fi\n",
+             if [ $changed = 1 ]; then\n  \
+             if netplan generate >&2 && {rendered} && command -v networkctl >/dev/null && networkctl reload >&2; then :\n  \
+             else netplan apply >&2 || {{ echo \"labctl: netplan apply failed\" >&2; exit 25; }}; fi\n\
+             fi\n",
             write = Self::write_file_part("/etc/netplan/90-labctl.yaml"),
+            rendered = rendered.join(" && "),
         )
     }
 
@@ -421,6 +440,10 @@ mod tests {
                 "  ethernets:\n    $n2:\n      dhcp4: true\n      dhcp-identifier: mac\n    $n3:\n"
             ),
             "netplan by the name found from the MAC"
+        );
+        assert!(
+            script.contains("netplan generate >&2 && [ -e \"/run/systemd/network/10-netplan-$n2.network\" ] && [ -e \"/run/systemd/network/10-netplan-$n3.network\" ] && command -v networkctl >/dev/null && networkctl reload >&2; then"),
+            "networkd reloads only what changed; netplan apply otherwise"
         );
         assert!(
             script.contains("MACAddress=08:00:27:00:00:02"),
