@@ -288,6 +288,25 @@ fn linked_clones(w: &TestWorld, ova: &str, names: &[&str]) {
     }
 }
 
+/// Reserves `ip` for adapter 1 of `vm` on vboxnet0's DHCP server, boots the VM and waits for
+/// its sshd there.
+fn boot_with_reservation(w: &TestWorld, vm: &str, ip: &str) {
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        vm,
+        "--nic",
+        "1",
+        "--fixed-address",
+        ip,
+    ]);
+    w.vbm(&["startvm", vm, "--type", "headless"]);
+    w.wait_ssh("22", ip);
+}
+
 /// An appliance of the default (`course`) flavour, with `extra` options of make-ova.
 fn make_ova(w: &TestWorld, extra: &[&str]) -> String {
     let ova = w.root.join("deb.ova");
@@ -726,20 +745,7 @@ fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next()
         "--hostonlyadapter3",
         "vboxnet0",
     ]);
-    w.vbm(&[
-        "dhcpserver",
-        "modify",
-        "--interface",
-        "vboxnet0",
-        "--vm",
-        "u1",
-        "--nic",
-        "1",
-        "--fixed-address",
-        "192.168.56.21",
-    ]);
-    w.vbm(&["startvm", "u1", "--type", "headless"]);
-    w.wait_ssh("22", "192.168.56.21");
+    boot_with_reservation(&w, "u1", "192.168.56.21");
     assert_eq!(
         w.ssh_ok("192.168.56.21", "ls /sys/class/net | sort | tr '\\n' ' '"),
         "enp0s3 enp0s9 lo",
@@ -803,20 +809,7 @@ fn dhcp_and_power_as_virtualbox_runs_them() {
             "vboxnet0",
         ]);
     }
-    w.vbm(&[
-        "dhcpserver",
-        "modify",
-        "--interface",
-        "vboxnet0",
-        "--vm",
-        "c1",
-        "--nic",
-        "1",
-        "--fixed-address",
-        "192.168.56.21",
-    ]);
-    w.vbm(&["startvm", "c1", "--type", "headless"]);
-    w.wait_ssh("22", "192.168.56.21");
+    boot_with_reservation(&w, "c1", "192.168.56.21");
     assert_eq!(
         w.ssh_ok("192.168.56.21", "ip -4 -o addr show eth1"),
         "",
