@@ -90,7 +90,7 @@ fn on_windows_host_only_adapters_have_windows_names() {
     world.write(
         "lab.toml",
         &format!(
-            "{}\n[vms.a]\nnics = [{{ net = \"lab\", ip = \"192.168.56.40\" }}]\n",
+            "{}\n[vms.a]\ncount = 2\nnics = [{{ net = \"lab\", ip = \"192.168.56.40\" }}]\n",
             lab_preamble("win")
         ),
     );
@@ -100,9 +100,18 @@ fn on_windows_host_only_adapters_have_windows_names() {
             .vbox_ok(&["list", "hostonlyifs"])
             .contains("Name:            VirtualBox Host-Only Ethernet Adapter\n")
     );
+    let pinged = world.labctl(&[
+        "exec",
+        "lab.toml",
+        "a1",
+        "--",
+        "ping -c1 -W2 192.168.56.41 >/dev/null && echo reached",
+    ]);
+    pinged.expect(0, "a1 over the host-only network");
+    assert!(pinged.stdout.contains("reached"), "{}", pinged.stdout);
     world
-        .labctl(&["exec", "lab.toml", "a", "--", "true"])
-        .expect(0, "a answers");
+        .host("ping", &["-c1", "-W2", "192.168.56.40"])
+        .expect(0, "the host reaches a1");
     let again = world.labctl(&["up", "lab.toml"]);
     again.expect(0, "second up finds the adapter by its address");
     assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
