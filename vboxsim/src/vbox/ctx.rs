@@ -1,8 +1,9 @@
-//! What every VBoxManage command works with: the emulated release, the program name, the
-//! store, the latency model, and the shared helpers (lookup, locks, progress bars).
+//! What every VBoxManage command works with: the emulated release, the host, the program name,
+//! the store, the latency model, and the shared helpers (lookup, locks, progress bars).
 
 use std::io::Write;
 
+use crate::model::host::Host;
 use crate::model::machine::Machine;
 use crate::model::state::State;
 use crate::store::Store;
@@ -12,6 +13,8 @@ use crate::vbox::vbox_error::{self, VBoxError};
 
 pub struct Ctx {
     pub emu: Emulation,
+    /// The host this VirtualBox runs on, read once per invocation.
+    pub host: Host,
     pub prog: String,
     pub store: Store,
     pub latency: Latency,
@@ -30,14 +33,9 @@ impl Ctx {
         self.emu.family >= Family::V7_0
     }
 
-    /// The host this VirtualBox runs on (Linux when the state cannot be read).
-    pub fn host(&self) -> crate::model::host::Host {
-        self.read().map(|state| state.host()).unwrap_or_default()
-    }
-
     /// A failed command's stderr, as VBoxManage prints it on this host.
     pub fn render_error(&self, error: &VBoxError, logo: &str) -> String {
-        error.render_on(&self.prog, logo, self.host())
+        error.render_on(&self.prog, logo, self.host)
     }
 
     pub fn read(&self) -> Result<State, VBoxError> {

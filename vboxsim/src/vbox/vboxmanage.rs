@@ -4,6 +4,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use crate::commands;
+use crate::model::host::Host;
 use crate::store::Store;
 use crate::vbox::call_log;
 use crate::vbox::ctx::Ctx;
@@ -29,15 +30,21 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
             return 1;
         }
     };
-    let mut ctx = Ctx {
+    let store = Store::from_env();
+    // Linux when the state cannot be read yet; the command itself then reports why.
+    let host = store.read().map(|state| state.host()).unwrap_or_default();
+    let ctx = Ctx {
         emu,
-        prog: prog.to_string(),
-        store: Store::from_env(),
+        host,
+        // IPRT names the executable in errors: `VBoxManage.exe` on Windows whatever the caller
+        // typed; elsewhere the name it was invoked by.
+        prog: match host {
+            Host::Windows => host.program_name().to_string(),
+            Host::Linux | Host::Macos => prog.to_string(),
+        },
+        store,
         latency: Latency::from_env(),
     };
-    if ctx.host() == crate::model::host::Host::Windows {
-        ctx.prog = crate::model::host::Host::Windows.program_name().into();
-    }
     let mut rest = args;
     while let Some(first) = rest.first() {
         match first.as_str() {
@@ -75,13 +82,7 @@ fn run_inner(prog: &str, args: &[String]) -> i32 {
         "natnetwork" => commands::natnetwork::run(&ctx, &sub),
         "hostonlyif" => commands::hostonlyif::run(&ctx, &sub),
         // Built only with the vmnet backend (VBOX_WITH_VMNET: VirtualBox 7 on macOS).
-        "hostonlynet"
-            if ctx
-                .read()
-                .is_ok_and(|state| state.host().has_vmnet(&ctx.emu)) =>
-        {
-            commands::hostonlynet::run(&ctx, &sub)
-        }
+        "hostonlynet" if ctx.host.has_vmnet(&ctx.emu) => commands::hostonlynet::run(&ctx, &sub),
         "dhcpserver" => commands::dhcpserver::run(&ctx, &sub),
         "startvm" => commands::startvm::run(&ctx, &sub),
         "controlvm" => commands::controlvm::run(&ctx, &sub),

@@ -430,7 +430,7 @@ import fnmatch, importlib.util, os, subprocess, sys
         return argv
     listed = subprocess.run([sys.executable, __file__, "list-units", "--no-legend"],
                             capture_output=True, text=True).stdout.splitlines()
-    in_memory = [l.split()[0] for l in listed if len(l.split()) > 2 and l.split()[2] in ("active", "failed")]
+    in_memory = [f[0] for f in (l.split() for l in listed) if len(f) > 2 and f[2] in ("active", "failed")]
     out = []
     for a in argv:
         if a.startswith("-") or a == words[0] or not (set(a) & set("*?[")):
