@@ -65,8 +65,16 @@ impl World {
         self.dir.exists() || self.netns_path().exists()
     }
 
-    pub fn create(&self, replace: bool, host: crate::model::host::Host) -> Result<(), String> {
+    pub fn create(
+        &self,
+        replace: bool,
+        host: crate::model::host::Host,
+        vms: &str,
+    ) -> Result<(), String> {
         require_root()?;
+        if vms == "qemu" {
+            crate::vm::qemu::check_host()?;
+        }
         if self.exists() {
             if !replace {
                 return Err(format!(
@@ -95,8 +103,17 @@ impl World {
         state.machine_folder = Some(machines.display().to_string());
         state.host = host;
         store.write(&state, &lock)?;
-        let meta = serde_json::json!({ "name": self.name, "netns": self.netns(), "host": host.name(), "created_ns": crate::model::ids::now_ns() });
+        let meta = serde_json::json!({ "name": self.name, "netns": self.netns(), "host": host.name(), "vms": vms, "created_ns": crate::model::ids::now_ns() });
         std::fs::write(self.dir.join("world.json"), meta.to_string()).map_err(|e| e.to_string())
+    }
+
+    /// What runs the world's VMs: `namespace` (the default) or `qemu` (`--vms qemu`).
+    pub fn vms(&self) -> String {
+        std::fs::read(self.dir.join("world.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("vms").and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "namespace".into())
     }
 
     /// Replaces this process with `cmd` run as the world's host; returns only on failure.
@@ -129,7 +146,12 @@ impl World {
                 self.bin().display()
             ),
         };
-        let err = Command::new(program)
+        let mut command = Command::new(program);
+        // The world's VMs run on what it was made with, unless the caller says otherwise.
+        if std::env::var_os("VBOXSIM_GUEST").is_none() && self.vms() == "qemu" {
+            command.env("VBOXSIM_GUEST", "qemu");
+        }
+        let err = command
             .args(&cmd[1..])
             .env("PATH", path)
             .env("VBOX_USER_HOME", self.vbox_home())
@@ -237,6 +259,7 @@ pub fn main(args: &[String]) -> i32 {
             let mut name = None;
             let mut replace = false;
             let mut host = crate::model::host::Host::Linux;
+            let mut vms = "namespace".to_string();
             let mut rest = args[1..].iter();
             while let Some(a) = rest.next() {
                 match a.as_str() {
@@ -251,17 +274,24 @@ pub fn main(args: &[String]) -> i32 {
                         };
                         host = parsed;
                     }
+                    "--vms" => {
+                        let value = rest.next().map(String::as_str).unwrap_or("");
+                        if !matches!(value, "namespace" | "qemu") {
+                            return fail(format!("--vms must be namespace or qemu, not '{value}'"));
+                        }
+                        vms = value.to_string();
+                    }
                     n if name.is_none() && !n.starts_with('-') => name = Some(n.to_string()),
                     other => return fail(format!("unexpected argument '{other}'")),
                 }
             }
             let Some(name) = name else {
                 return fail(
-                    "usage: vboxsim world create NAME [--replace] [--host linux|macos|windows]"
+                    "usage: vboxsim world create NAME [--replace] [--host linux|macos|windows] [--vms namespace|qemu]"
                         .into(),
                 );
             };
-            match World::named(&name).and_then(|w| w.create(replace, host)) {
+            match World::named(&name).and_then(|w| w.create(replace, host, &vms)) {
                 Ok(()) => 0,
                 Err(e) => fail(e),
             }

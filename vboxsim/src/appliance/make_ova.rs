@@ -34,6 +34,9 @@ struct Args {
     nics: u32,
     flavour: Flavour,
     guest_additions: bool,
+    /// A real bootable disk (`--real`), with these packages preinstalled.
+    real: bool,
+    packages: String,
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {
@@ -48,11 +51,17 @@ fn parse(args: &[String]) -> Result<Args, String> {
         nics: 1,
         flavour: Flavour::Course,
         guest_additions: false,
+        real: false,
+        packages: String::new(),
     };
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--guest-additions" {
-            a.guest_additions = true;
+        if args[i] == "--guest-additions" || args[i] == "--real" {
+            if args[i] == "--real" {
+                a.real = true;
+            } else {
+                a.guest_additions = true;
+            }
             i += 1;
             continue;
         }
@@ -82,6 +91,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--memory" => a.memory = num(&value)?,
             "--cpus" => a.cpus = num(&value)?,
             "--nics" => a.nics = num(&value)?,
+            "--packages" => a.packages = value,
             "--flavour" | "--flavor" => {
                 a.flavour = Flavour::parse(&value).ok_or_else(|| {
                     format!("unknown flavour '{value}' (one of: {})", Flavour::NAMES)
@@ -110,6 +120,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
     }
     if a.name.is_empty() || a.name.contains('/') {
         return Err(format!("invalid VM name '{}'", a.name));
+    }
+    if a.real && (a.flavour != Flavour::Course || a.guest_additions || a.password.is_some()) {
+        return Err(
+            "--real builds the course appliance (Debian, eth0 on DHCP, no Guest Additions)              whose user logs in with --authorized-key"
+                .into(),
+        );
+    }
+    if !a.real && !a.packages.is_empty() {
+        return Err("--packages needs --real (the other appliances share this machine's)".into());
     }
     if !(1..=8).contains(&a.nics) || !(1..=64).contains(&a.cpus) || a.memory < 4 {
         return Err("--nics must be 1..8, --cpus 1..64, --memory at least 4".into());
@@ -227,6 +246,9 @@ pub fn make(args: &[String]) -> Result<String, String> {
     if password_hash.is_none() && keys.is_empty() {
         return Err("give --password and/or --authorized-key, or nobody can log in".into());
     }
+    if a.real {
+        return make_real(&a, &keys);
+    }
     let user = ApplianceUser {
         name: a.user.clone(),
         password_hash,
@@ -270,6 +292,91 @@ pub fn make(args: &[String]) -> Result<String, String> {
     std::fs::write(&tmp, &bytes).map_err(|e| format!("cannot write {tmp}: {e}"))?;
     std::fs::rename(&tmp, &a.out).map_err(|e| format!("cannot write {}: {e}", a.out))?;
     Ok(a.out)
+}
+
+/// The script that builds a real appliance's disk (debootstrap, GRUB, qemu-img), carried in
+/// the binary so that `make-ova --real` works from any directory.
+const REAL_APPLIANCE_SCRIPT: &str = include_str!("../../scripts/real-appliance");
+
+/// An OVA around a real, bootable Debian disk (see `scripts/real-appliance`), for worlds whose
+/// VMs run on QEMU.
+fn make_real(a: &Args, keys: &[String]) -> Result<String, String> {
+    let work = format!("{}.real{}", a.out, std::process::id());
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {work}: {e}"))?;
+    let result = build_real(a, keys, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+fn build_real(a: &Args, keys: &[String], work: &str) -> Result<String, String> {
+    let script = format!("{work}/real-appliance");
+    let key_file = format!("{work}/keys.pub");
+    std::fs::write(&script, REAL_APPLIANCE_SCRIPT).map_err(|e| format!("{script}: {e}"))?;
+    std::fs::write(&key_file, keys.join("\n") + "\n").map_err(|e| format!("{key_file}: {e}"))?;
+    let disk_name = format!("{}-disk001.vmdk", a.name);
+    let vmdk_path = format!("{work}/{disk_name}");
+    let mut cmd = Command::new("bash");
+    cmd.args([&script, "--out", &vmdk_path, "--user", &a.user])
+        .args(["--authorized-key", &key_file]);
+    if !a.packages.is_empty() {
+        cmd.args(["--packages", &a.packages]);
+    }
+    let status = cmd
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run bash: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the real appliance's disk failed ({status})"
+        ));
+    }
+    let populated = std::fs::metadata(&vmdk_path)
+        .map_err(|e| format!("{vmdk_path}: {e}"))?
+        .len();
+    // The disk's size as the script makes it (4 GiB), read back from the image.
+    let capacity = vmdk_capacity(&vmdk_path)?;
+    let xml = ovf::render(&ApplianceSpec {
+        name: &a.name,
+        memory: a.memory,
+        cpus: a.cpus,
+        nics: a.nics,
+        disk_href: &disk_name,
+        disk_capacity: capacity,
+        disk_populated: populated,
+        disk_uuid: &ids::new_uuid(),
+        user: &a.user,
+        has_password: false,
+        key_count: keys.len(),
+    });
+    let tmp = format!("{}.tmp{}", a.out, std::process::id());
+    let file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {tmp}: {e}"))?;
+    let mut ova = tar::Builder::new(std::io::BufWriter::new(file));
+    let mut h = tar::Header::new_ustar();
+    h.set_mode(0o644);
+    h.set_size(xml.len() as u64);
+    h.set_mtime(ids::now_ns() / 1_000_000_000);
+    ova.append_data(&mut h, format!("{}.ovf", a.name), xml.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut disk = std::fs::File::open(&vmdk_path).map_err(|e| format!("{vmdk_path}: {e}"))?;
+    ova.append_file(&disk_name, &mut disk)
+        .map_err(|e| e.to_string())?;
+    ova.into_inner()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| format!("cannot write {tmp}: {e}"))?;
+    std::fs::rename(&tmp, &a.out).map_err(|e| format!("cannot write {}: {e}", a.out))?;
+    Ok(a.out.clone())
+}
+
+/// The capacity (bytes) in a stream-optimized VMDK's header (sectors at offset 12).
+fn vmdk_capacity(path: &str) -> Result<u64, String> {
+    let mut head = [0u8; 20];
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    std::io::Read::read_exact(&mut f, &mut head).map_err(|e| format!("{path}: {e}"))?;
+    if &head[..4] != b"KDMV" {
+        return Err(format!("{path} is not a VMDK"));
+    }
+    let sectors = u64::from_le_bytes(head[12..20].try_into().expect("8 bytes"));
+    Ok(sectors * 512)
 }
 
 pub fn main(args: &[String]) -> i32 {

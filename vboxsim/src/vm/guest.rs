@@ -1,5 +1,7 @@
 //! The guest a VM process runs. `none` is a hollow guest (the VM exists for VirtualBox's state
-//! machine, but nothing boots); `namespace` is a real Linux guest (see `vm::namespace`).
+//! machine, but nothing boots); `namespace` is a real Linux guest sharing this machine's
+//! kernel (see `vm::namespace`); `qemu` is a real virtual machine booting the appliance's own
+//! disk (see `vm::qemu`).
 
 use std::time::Duration;
 
@@ -9,13 +11,15 @@ use crate::model::machine::Machine;
 use crate::store::Store;
 use crate::vm::guest_network::NicReport;
 
-/// Which guest backend runs VMs: `VBOXSIM_GUEST=none|namespace`; by default real guests inside
-/// a world (`VBOXSIM_WORLD` set) and hollow ones elsewhere, because outside a world there is no
-/// private network namespace to put the VMs' networks in.
+/// Which guest backend runs VMs: `VBOXSIM_GUEST=none|namespace|qemu` (a world made with
+/// `--vms qemu` sets `qemu`); by default real guests inside a world (`VBOXSIM_WORLD` set) and
+/// hollow ones elsewhere, because outside a world there is no private network namespace to put
+/// the VMs' networks in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Hollow,
     Namespace,
+    Qemu,
 }
 
 impl Backend {
@@ -23,6 +27,7 @@ impl Backend {
         match std::env::var("VBOXSIM_GUEST").ok().as_deref() {
             Some("none") => Ok(Backend::Hollow),
             Some("namespace") => Ok(Backend::Namespace),
+            Some("qemu") => Ok(Backend::Qemu),
             Some("") | None => {
                 if std::env::var_os("VBOXSIM_WORLD").is_some_and(|w| !w.is_empty()) {
                     Ok(Backend::Namespace)
@@ -31,7 +36,7 @@ impl Backend {
                 }
             }
             Some(other) => Err(format!(
-                "VBOXSIM_GUEST must be 'none' or 'namespace', not '{other}'"
+                "VBOXSIM_GUEST must be 'none', 'namespace' or 'qemu', not '{other}'"
             )),
         }
     }
@@ -40,6 +45,7 @@ impl Backend {
 enum Kind {
     Hollow { halted: bool },
     Namespace(crate::vm::namespace::NamespaceGuest),
+    Qemu(crate::vm::qemu::QemuGuest),
 }
 
 pub struct Guest {
@@ -55,6 +61,7 @@ impl Guest {
             Backend::Namespace => {
                 Kind::Namespace(crate::vm::namespace::NamespaceGuest::boot(store, m)?)
             }
+            Backend::Qemu => Kind::Qemu(crate::vm::qemu::QemuGuest::boot(store, m)?),
         };
         let layers = m
             .disk
@@ -89,6 +96,8 @@ impl Guest {
                     .collect(),
             ),
             Kind::Namespace(g) => g.additions_report(),
+            // A real appliance's Guest Additions would publish these; none is installed.
+            Kind::Qemu(_) => None,
         }
     }
 
@@ -97,6 +106,8 @@ impl Guest {
         match &mut self.kind {
             Kind::Hollow { .. } => false,
             Kind::Namespace(g) => g.rebooted(),
+            // QEMU resets the machine itself when its guest reboots.
+            Kind::Qemu(_) => false,
         }
     }
 
@@ -105,6 +116,7 @@ impl Guest {
         match &mut self.kind {
             Kind::Hollow { halted } => !*halted,
             Kind::Namespace(g) => g.is_up(),
+            Kind::Qemu(g) => g.is_up(),
         }
     }
 
@@ -113,6 +125,7 @@ impl Guest {
         match &mut self.kind {
             Kind::Hollow { halted } => *halted = true,
             Kind::Namespace(g) => g.kill(),
+            Kind::Qemu(g) => g.kill(),
         }
     }
 
@@ -121,13 +134,16 @@ impl Guest {
         match &mut self.kind {
             Kind::Hollow { halted } => *halted = true,
             Kind::Namespace(g) => g.shutdown(timeout),
+            Kind::Qemu(g) => g.shutdown(timeout),
         }
     }
 
     /// Applies runtime changes (pause/resume, cable, NAT forwards) from the machine's state.
     pub fn reload(&mut self, m: &Machine, state: &crate::model::state::State) {
-        if let Kind::Namespace(g) = &mut self.kind {
-            g.reload(m, state);
+        match &mut self.kind {
+            Kind::Hollow { .. } => {}
+            Kind::Namespace(g) => g.reload(m, state),
+            Kind::Qemu(g) => g.reload(m, state),
         }
     }
 
@@ -135,6 +151,7 @@ impl Guest {
         match &mut self.kind {
             Kind::Hollow { .. } => false,
             Kind::Namespace(g) => g.has_exited(),
+            Kind::Qemu(g) => g.has_exited(),
         }
     }
 }

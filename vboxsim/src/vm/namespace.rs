@@ -2,7 +2,7 @@
 //! engine), the guest's init started in fresh namespaces, port forwarders, and teardown.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,10 +14,11 @@ use crate::model::lease::{NicLease, Segment};
 use crate::model::machine::{Machine, PowerState};
 use crate::net::host_net::{self, ip};
 use crate::net::nat_engine::NatEngine;
-use crate::net::relay::{Connector, Forwarder};
+use crate::net::relay::Forwarder;
 use crate::store::Store;
 use crate::vm::guest_config::{GuestConfig, GuestNic};
 use crate::vm::guest_network::NicReport;
+use crate::vm::port_forwards;
 
 pub const SYSTEMCTL: &str = "/usr/local/lib/vboxsim/systemctl3.py";
 
@@ -246,60 +247,7 @@ impl NamespaceGuest {
 
     fn start_forwarders(&mut self, m: &Machine, state: &crate::model::state::State) {
         self.forwarders.clear();
-        self.start_natnet_forwarders(state);
-        for l in &self.leases {
-            let Some(nic) = m.hw.nics.get(l.slot as usize - 1) else {
-                continue;
-            };
-            if let Some((_, engine)) = self.engines.iter().find(|(s, _)| *s == l.slot) {
-                let default_ip = l
-                    .addr
-                    .map(|(a, _)| a)
-                    .unwrap_or(Ipv4Addr::new(10, 0, 2, 15));
-                for r in nic.nat_rules.iter().filter(|r| r.proto == "tcp") {
-                    let host_ip: Ipv4Addr = r.host_ip.parse().unwrap_or(Ipv4Addr::LOCALHOST);
-                    let guest_ip: Ipv4Addr = r.guest_ip.parse().unwrap_or(default_ip);
-                    let f = Forwarder::start(
-                        SocketAddr::from((host_ip, r.host_port)),
-                        SocketAddr::from((guest_ip, r.guest_port)),
-                        engine.connector(),
-                    );
-                    match f {
-                        Ok(f) => self.forwarders.push(f),
-                        Err(e) => eprintln!("vboxsim: NAT rule '{}': {e}", r.name),
-                    }
-                }
-            }
-        }
-    }
-
-    /// NAT-network forwards whose guest address is this VM's (the world host dials directly).
-    fn start_natnet_forwarders(&mut self, state: &crate::model::state::State) {
-        let direct: Connector =
-            Arc::new(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)));
-        for l in &self.leases {
-            let (Segment::NatNetwork(net), Some((addr, _))) = (&l.segment, l.addr) else {
-                continue;
-            };
-            let Some(n) = state.natnets.iter().find(|n| &n.name == net) else {
-                continue;
-            };
-            for r in n
-                .rules
-                .iter()
-                .filter(|r| r.proto == "tcp" && r.guest_ip == addr.to_string())
-            {
-                let host_ip: Ipv4Addr = r.host_ip.parse().unwrap_or(Ipv4Addr::LOCALHOST);
-                match Forwarder::start(
-                    SocketAddr::from((host_ip, r.host_port)),
-                    SocketAddr::from((addr, r.guest_port)),
-                    direct.clone(),
-                ) {
-                    Ok(f) => self.forwarders.push(f),
-                    Err(e) => eprintln!("vboxsim: NAT network rule '{}': {e}", r.name),
-                }
-            }
-        }
+        self.forwarders = port_forwards::start(m, state, &self.leases, &self.engines);
     }
 
     pub fn is_up(&mut self) -> bool {

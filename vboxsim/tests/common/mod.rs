@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod test_world;
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,454 @@
+//! A real virtual machine, seen from its VM process: QEMU boots the appliance's own disk (the
+//! imported VMDK, with a qcow2 differencing image per disk layer above it), with one emulated
+//! NIC per enabled adapter, at the PCI slot VirtualBox gives it, on a tap device in the
+//! world's bridge of its network (or behind the adapter's own NAT engine). The VM's power
+//! button, reset and pause go through QEMU's monitor (QMP).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::appliance::flavour::pci_device;
+use crate::model::ids::mac_colon;
+use crate::model::lease::{NicLease, Segment};
+use crate::model::machine::{Machine, PowerState};
+use crate::net::host_net::{self, ip};
+use crate::net::nat_engine::NatEngine;
+use crate::net::relay::Forwarder;
+use crate::store::Store;
+use crate::vm::port_forwards;
+
+const QEMU: &str = "qemu-system-x86_64";
+const QEMU_IMG: &str = "qemu-img";
+
+pub struct QemuGuest {
+    /// None until QEMU is started (after the NICs' links exist).
+    qemu: Option<Child>,
+    qmp: PathBuf,
+    /// Per adapter slot: the tap QEMU uses, and the links made for it (removed at teardown).
+    taps: Vec<(u32, String)>,
+    links: Vec<String>,
+    engines: Vec<(u32, NatEngine)>,
+    forwarders: Vec<Forwarder>,
+    leases: Vec<NicLease>,
+    cables: Vec<(u32, bool)>,
+    paused: bool,
+    exited: bool,
+}
+
+/// What a QEMU world needs from this machine (scripts/setup installs it).
+pub fn check_host() -> Result<(), String> {
+    for (tool, package) in [(QEMU, "qemu-system-x86"), (QEMU_IMG, "qemu-utils")] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        if !found {
+            return Err(format!("{tool} is missing ({package}): run scripts/setup"));
+        }
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        return Err("/dev/net/tun is missing: QEMU's NICs need tap devices".into());
+    }
+    Ok(())
+}
+
+/// The disk image file a layer directory belongs to (see `layers::layer_of`).
+fn image_of(layer: &str) -> &str {
+    layer.strip_suffix(".layer").unwrap_or(layer)
+}
+
+/// True when `file` holds a disk with a boot sector, not an appliance seed: a VMDK whose first
+/// grain is not a tar archive (vboxsim's own appliances), or a raw disk with an MBR signature.
+fn is_bootable_image(file: &str) -> bool {
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    if std::io::Read::read_exact(&mut f, &mut head).is_err() {
+        return false;
+    }
+    &head == b"KDMV"
+}
+
+/// The chain of images QEMU opens, lowest first: the imported VMDK, then the qcow2 of each
+/// frozen layer that was ever written, then the VM's own top layer's qcow2 (made on first
+/// boot on top of the chain below it).
+fn disk_chain(layers: &[String]) -> Result<String, String> {
+    let (base, above) = layers.split_first().ok_or("the VM's disk has no layer")?;
+    let base_image = image_of(base);
+    if !is_bootable_image(base_image) {
+        return Err(format!(
+            "{base_image} is not a real disk: QEMU VMs boot only appliances made with \
+             `vboxsim make-ova --real`"
+        ));
+    }
+    let mut below = (base_image.to_string(), "vmdk");
+    let Some((top, frozen)) = above.split_last() else {
+        // The master itself, booted: its writes go to a qcow2 in its own layer.
+        return overlay(&format!("{base}/disk.qcow2"), &below);
+    };
+    for layer in frozen {
+        let q = format!("{layer}/disk.qcow2");
+        if Path::new(&q).exists() {
+            below = (q, "qcow2");
+        }
+    }
+    overlay(&format!("{top}/disk.qcow2"), &below)
+}
+
+fn overlay(file: &str, (backing, format): &(String, &str)) -> Result<String, String> {
+    if !Path::new(file).exists() {
+        if let Some(dir) = Path::new(file).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let out = Command::new(QEMU_IMG)
+            .args([
+                "create", "-q", "-f", "qcow2", "-F", format, "-b", backing, file,
+            ])
+            .output()
+            .map_err(|e| format!("cannot run {QEMU_IMG}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{QEMU_IMG} create {file}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    Ok(file.to_string())
+}
+
+/// QEMU's model of the adapter type VirtualBox emulates.
+fn nic_model(nictype: &str) -> &'static str {
+    match nictype {
+        "Am79C970A" | "Am79C973" | "Am79C960" => "pcnet",
+        "virtio" => "virtio-net-pci",
+        _ => "e1000",
+    }
+}
+
+/// `kvm` where this machine runs KVM guests (VBOXSIM_QEMU_ACCEL overrides), else `tcg`.
+fn accelerator() -> String {
+    if let Ok(a) = std::env::var("VBOXSIM_QEMU_ACCEL")
+        && !a.is_empty()
+    {
+        return a;
+    }
+    // /dev/kvm can exist where guests cannot run (no nested virtualisation): QEMU then starts
+    // but the guest never executes. Measured here; so KVM is opt-in.
+    "tcg".into()
+}
+
+fn short(uuid: &str) -> String {
+    uuid.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(6)
+        .collect()
+}
+
+impl QemuGuest {
+    pub fn boot(store: &Store, m: &Machine) -> Result<QemuGuest, String> {
+        if !host_net::in_world() {
+            return Err(
+                "real VMs run only inside a world: vboxsim world exec NAME -- VBoxManage startvm …"
+                    .into(),
+            );
+        }
+        check_host()?;
+        host_net::sync(store)?;
+        let state = store.read()?;
+        let disk = m.disk.as_ref().ok_or("the VM has no disk to boot from")?;
+        let top = disk_chain(&disk.layers)?;
+        let run_dir = PathBuf::from(&m.vm_dir).join(".vboxsim");
+        std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
+        let qmp = run_dir.join("qmp.sock");
+        let _ = std::fs::remove_file(&qmp);
+        let mut guest = QemuGuest {
+            qemu: None,
+            qmp,
+            taps: Vec::new(),
+            links: Vec::new(),
+            engines: Vec::new(),
+            forwarders: Vec::new(),
+            leases: m.nic_leases.clone(),
+            cables: m.nic_leases.iter().map(|l| (l.slot, l.cable)).collect(),
+            paused: false,
+            exited: false,
+        };
+        if let Err(e) = guest.plug(m).and_then(|()| guest.start(m, &top)) {
+            guest.teardown();
+            return Err(e);
+        }
+        guest.forwarders = port_forwards::start(m, &state, &guest.leases, &guest.engines);
+        Ok(guest)
+    }
+
+    /// A tap per adapter: in the world's bridge of its network, or, for plain NAT, in a
+    /// private bridge with the veth that leads to the adapter's NAT engine.
+    fn plug(&mut self, m: &Machine) -> Result<(), String> {
+        let id = short(&m.uuid);
+        for l in m.nic_leases.clone() {
+            let tap = format!("vt{id}{}", l.slot);
+            let _ = ip(&["link", "del", &tap]);
+            ip(&["tuntap", "add", "dev", &tap, "mode", "tap"])?;
+            self.links.push(tap.clone());
+            let bridge = match &l.segment {
+                Segment::Nat => {
+                    let host = format!("vh{id}{}", l.slot);
+                    let inner = format!("vg{id}{}", l.slot);
+                    let private = format!("vb{id}{}", l.slot);
+                    for link in [&host, &private] {
+                        let _ = ip(&["link", "del", link]);
+                    }
+                    let engine = NatEngine::start()?;
+                    ip(&["link", "add", &host, "type", "veth", "peer", "name", &inner])?;
+                    self.links.push(inner.clone());
+                    ip(&["link", "set", &host, "netns", &engine.tid.to_string()])?;
+                    let (net, len) = l
+                        .addr
+                        .map(|(a, len)| {
+                            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                            (std::net::Ipv4Addr::from(u32::from(a) & mask), len)
+                        })
+                        .unwrap_or((std::net::Ipv4Addr::new(10, 0, 2, 0), 24));
+                    engine.configure(&host, net, len)?;
+                    let mut engine = engine;
+                    engine.serve_dhcp(
+                        &host,
+                        net,
+                        len,
+                        &format!("{}/nat{}.leases", m.log_folder(), l.slot),
+                    )?;
+                    self.engines.push((l.slot, engine));
+                    ip(&["link", "add", &private, "type", "bridge"])?;
+                    self.links.push(private.clone());
+                    ip(&["link", "set", &inner, "master", &private])?;
+                    ip(&["link", "set", &inner, "up"])?;
+                    ip(&["link", "set", &private, "up"])?;
+                    Some(private)
+                }
+                Segment::HostOnly(name) => Some(host_net::hostonly_bridge(name)),
+                Segment::HostOnlyNet(name) => Some(host_net::hostonlynet_bridge(name)),
+                Segment::NatNetwork(name) => Some(host_net::natnet_bridge(name)),
+                Segment::Intnet(name) => Some(host_net::intnet_bridge(name)),
+                Segment::Unplugged => None,
+            };
+            if let Some(br) = bridge {
+                ip(&["link", "set", &tap, "master", &br])?;
+            }
+            ip(&["link", "set", &tap, "up"])?;
+            self.taps.push((l.slot, tap));
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, m: &Machine, disk: &str) -> Result<(), String> {
+        let serial = format!("{}/serial.log", m.log_folder());
+        let mut cmd = Command::new(QEMU);
+        cmd.args(["-name", &m.name, "-uuid", &m.hardware_uuid])
+            .args(["-machine", &format!("pc,accel={}", accelerator())])
+            .args(["-m", &m.hw.memory.to_string()])
+            .args(["-smp", &m.hw.cpus.max(1).to_string()])
+            .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            .args(["-rtc", "base=utc"])
+            .args(["-serial", &format!("file:{serial}")])
+            .args([
+                "-qmp",
+                &format!("unix:{},server=on,wait=off", self.qmp.display()),
+            ])
+            // VirtualBox's SATA controller (an AHCI) sits at PCI device 13.
+            .args(["-device", "ahci,id=sata,addr=0xd"])
+            .args([
+                "-drive",
+                &format!("if=none,id=disk0,file={disk},format=qcow2,cache=writeback"),
+            ])
+            .args(["-device", "ide-hd,drive=disk0,bus=sata.0"]);
+        for l in &self.leases {
+            let Some(nic) = m.hw.nics.get(l.slot as usize - 1) else {
+                continue;
+            };
+            let Some((_, tap)) = self.taps.iter().find(|(s, _)| *s == l.slot) else {
+                continue;
+            };
+            cmd.args([
+                "-netdev",
+                &format!("tap,id=net{},ifname={tap},script=no,downscript=no", l.slot),
+            ])
+            .args([
+                "-device",
+                &format!(
+                    "{},netdev=net{},mac={},addr={:#x}",
+                    nic_model(&nic.nictype),
+                    l.slot,
+                    mac_colon(&l.mac),
+                    pci_device(l.slot)
+                ),
+            ]);
+        }
+        let log = std::fs::File::create(format!("{}/qemu.log", m.log_folder()))
+            .map_err(|e| format!("cannot write qemu.log: {e}"))?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        let qemu = self.qemu.insert(
+            cmd.stdin(Stdio::null())
+                .stdout(log)
+                .stderr(err)
+                .spawn()
+                .map_err(|e| format!("cannot start {QEMU}: {e}"))?,
+        );
+        // The monitor's socket appears once QEMU has set the machine up.
+        let start = Instant::now();
+        while !self.qmp.exists() {
+            if let Ok(Some(status)) = qemu.try_wait() {
+                let log = std::fs::read_to_string(format!("{}/qemu.log", m.log_folder()))
+                    .unwrap_or_default();
+                return Err(format!("{QEMU} ended ({status}): {}", log.trim()));
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(format!("{QEMU} did not open its monitor in 30 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (slot, cable) in self.cables.clone() {
+            if !cable {
+                let _ = self.qmp(&format!(
+                    r#"{{"execute":"set_link","arguments":{{"name":"net{slot}","up":false}}}}"#
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one QMP command; Err with QEMU's error (or the transport's).
+    fn qmp(&self, command: &str) -> Result<(), String> {
+        let stream = UnixStream::connect(&self.qmp).map_err(|e| format!("QMP: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?;
+        let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+        let mut lines = BufReader::new(stream).lines();
+        let mut next = || -> Result<serde_json::Value, String> {
+            loop {
+                let line = lines
+                    .next()
+                    .ok_or("QMP: connection closed")?
+                    .map_err(|e| format!("QMP: {e}"))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&line).map_err(|e| format!("QMP: {e}"))?;
+                // Events may come between a command and its answer.
+                if v.get("event").is_none() {
+                    return Ok(v);
+                }
+            }
+        };
+        next()?; // greeting
+        for c in [r#"{"execute":"qmp_capabilities"}"#, command] {
+            writer
+                .write_all(format!("{c}\n").as_bytes())
+                .map_err(|e| format!("QMP: {e}"))?;
+            let answer = next()?;
+            if let Some(e) = answer.get("error") {
+                return Err(format!("QMP {c}: {e}"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_up(&mut self) -> bool {
+        !self.has_exited()
+    }
+
+    pub fn has_exited(&mut self) -> bool {
+        let ended = self
+            .qemu
+            .as_mut()
+            .is_none_or(|q| matches!(q.try_wait(), Ok(Some(_)) | Err(_)));
+        if !self.exited && ended {
+            self.exited = true;
+            self.teardown();
+        }
+        self.exited
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(q) = self.qemu.as_mut()
+            && !self.exited
+        {
+            let _ = q.kill();
+            let _ = q.wait();
+        }
+        self.exited = true;
+        self.teardown();
+    }
+
+    /// ACPI: QEMU presses the power button; the guest's own init shuts it down and QEMU ends.
+    /// A guest that ignores the button is powered off after `timeout`.
+    pub fn shutdown(&mut self, timeout: Duration) {
+        if self.paused {
+            let _ = self.qmp(r#"{"execute":"cont"}"#);
+        }
+        let _ = self.qmp(r#"{"execute":"system_powerdown"}"#);
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self
+                .qemu
+                .as_mut()
+                .is_none_or(|q| matches!(q.try_wait(), Ok(Some(_))))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.kill();
+    }
+
+    pub fn reload(&mut self, m: &Machine, state: &crate::model::state::State) {
+        let paused = m.state == PowerState::Paused;
+        if paused != self.paused {
+            let _ = self.qmp(if paused {
+                r#"{"execute":"stop"}"#
+            } else {
+                r#"{"execute":"cont"}"#
+            });
+            self.paused = paused;
+        }
+        for (slot, cable) in self.cables.clone() {
+            let now =
+                m.hw.nics
+                    .get(slot as usize - 1)
+                    .map(|n| n.cable)
+                    .unwrap_or(true);
+            if now != cable {
+                let _ = self.qmp(&format!(
+                    r#"{{"execute":"set_link","arguments":{{"name":"net{slot}","up":{now}}}}}"#
+                ));
+            }
+        }
+        self.cables = self
+            .cables
+            .iter()
+            .map(|(slot, _)| {
+                let now = m.hw.nics.get(*slot as usize - 1).map(|n| n.cable);
+                (*slot, now.unwrap_or(true))
+            })
+            .collect();
+        self.forwarders.clear();
+        self.forwarders = port_forwards::start(m, state, &self.leases, &self.engines);
+    }
+
+    fn teardown(&mut self) {
+        self.forwarders.clear();
+        for link in self.links.drain(..) {
+            let _ = ip(&["link", "del", &link]);
+        }
+        self.taps.clear();
+        self.engines.clear();
+        let _ = std::fs::remove_file(&self.qmp);
+    }
+}
+
+impl Drop for QemuGuest {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
