@@ -382,8 +382,10 @@ impl QemuGuest {
     }
 
     /// ACPI: QEMU presses the power button; the guest's own init shuts it down and QEMU ends.
-    /// A guest that ignores the button is powered off after `timeout`.
+    /// A guest that ignores the button is powered off after `timeout`, or two minutes when
+    /// that is longer: a real guest under TCG needs time to stop its services.
     pub fn shutdown(&mut self, timeout: Duration) {
+        let timeout = timeout.max(Duration::from_secs(120));
         if self.paused {
             let _ = self.qmp(r#"{"execute":"cont"}"#);
         }

@@ -1,0 +1,171 @@
+//! A real virtual machine behind VBoxManage: in a world made with `--vms qemu`, a real
+//! appliance (`make-ova --real`: Debian's kernel, GRUB, systemd, ifupdown) is imported, cloned
+//! as a linked clone, booted by QEMU, reached over SSH on a host-only network by the address
+//! VirtualBox's DHCP server reserved for it, changed, powered off with the ACPI button, booted
+//! again with its changes, and deleted. Needs root and scripts/setup (QEMU, debootstrap); the
+//! first run builds the appliance's disk from Debian's archive and caches it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::test_world::TestWorld;
+
+fn wait_state(w: &TestWorld, vm: &str, state: &str, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let info = w.vbm(&["showvminfo", vm, "--machinereadable"]);
+        if info.contains(&format!("VMState=\"{state}\"")) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{vm} is not {state} after {limit:?}:\n{info}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an_acpi_shutdown() {
+    if let Err(e) = vboxsim::vm::qemu::check_host() {
+        panic!("{e}");
+    }
+    let w = TestWorld::create("qemu", &["--vms", "qemu"]);
+    let ova = w.root.join("real.ova");
+    let pubkey = format!("{}.pub", w.key.display());
+    let started = Instant::now();
+    let out = w.tool(&[
+        "make-ova",
+        "--real",
+        "--out",
+        ova.to_str().unwrap(),
+        "--user",
+        "student",
+        "--authorized-key",
+        &pubkey,
+        "--name",
+        "deb",
+        "--memory",
+        "512",
+    ]);
+    assert!(
+        out.status.success(),
+        "make-ova --real: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("real appliance ready in {:?}", started.elapsed());
+
+    w.vbm(&["hostonlyif", "create"]);
+    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet0",
+        "--server-ip",
+        "192.168.56.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.56.101",
+        "--upper-ip",
+        "192.168.56.254",
+        "--enable",
+    ]);
+    w.vbm(&[
+        "import",
+        ova.to_str().unwrap(),
+        "--vsys",
+        "0",
+        "--vmname",
+        "master",
+    ]);
+    w.vbm(&["snapshot", "master", "take", "base"]);
+    w.vbm(&[
+        "clonevm",
+        "master",
+        "--snapshot",
+        "base",
+        "--options",
+        "link",
+        "--name",
+        "r1",
+        "--register",
+    ]);
+    w.vbm(&[
+        "modifyvm",
+        "r1",
+        "--nic1",
+        "hostonly",
+        "--hostonlyadapter1",
+        "vboxnet0",
+    ]);
+    w.vbm(&[
+        "dhcpserver",
+        "modify",
+        "--interface",
+        "vboxnet0",
+        "--vm",
+        "r1",
+        "--nic",
+        "1",
+        "--fixed-address",
+        "192.168.56.21",
+    ]);
+    let mac = w.mac("r1", 1);
+
+    let boot = Instant::now();
+    w.vbm(&["startvm", "r1", "--type", "headless"]);
+    w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(300));
+    eprintln!("boot to SSH: {:?}", boot.elapsed());
+    let host_kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let facts = w.ssh_ok(
+        "192.168.56.21",
+        "uname -r; hostname; cat /sys/class/net/eth0/address; systemd-detect-virt || true",
+    );
+    let facts: Vec<&str> = facts.lines().collect();
+    assert!(
+        facts[0].ends_with("-amd64") && facts[0] != host_kernel.trim(),
+        "the appliance's own kernel runs, not this machine's: {facts:?}"
+    );
+    assert_eq!(facts[1], "debian", "the appliance keeps its own host name");
+    assert_eq!(
+        facts[2].replace(':', "").to_uppercase(),
+        mac,
+        "eth0 has adapter 1's MAC"
+    );
+    assert_eq!(facts[3], "qemu", "a real virtual machine: {facts:?}");
+    assert!(
+        !w.vbm(&["guestproperty", "enumerate", "r1"])
+            .contains("/VirtualBox/GuestInfo/Net"),
+        "no Guest Additions on the appliance, so nothing publishes its addresses"
+    );
+    // A provisioning step, as labctl runs one.
+    w.ssh_ok(
+        "192.168.56.21",
+        "echo provisioned | sudo tee /etc/provisioned >/dev/null && sync",
+    );
+
+    w.vbm(&["controlvm", "r1", "acpipowerbutton"]);
+    wait_state(&w, "r1", "poweroff", Duration::from_secs(120));
+
+    w.vbm(&["startvm", "r1", "--type", "headless"]);
+    w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(300));
+    assert_eq!(
+        w.ssh_ok("192.168.56.21", "cat /etc/provisioned"),
+        "provisioned",
+        "the linked clone's differencing image keeps what was written"
+    );
+    w.vbm(&["controlvm", "r1", "poweroff"]);
+    wait_state(&w, "r1", "poweroff", Duration::from_secs(30));
+    // VirtualBox releases the VM's session a moment after it powers off (vboxsim: 300 ms).
+    std::thread::sleep(Duration::from_millis(400));
+    let clone_dir = w.root.join("worlds").join(&w.name).join("machines/r1");
+    assert!(clone_dir.exists());
+    w.vbm(&["unregistervm", "r1", "--delete"]);
+    assert!(
+        !clone_dir.exists(),
+        "the clone's folder and its differencing image are gone"
+    );
+}
