@@ -5,6 +5,7 @@
 //! host name, its own network configuration, whether it has Guest Additions.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Stdio};
 
 use crate::appliance::flavour::{ApplianceInfo, Flavour};
@@ -121,10 +122,9 @@ fn parse(args: &[String]) -> Result<Args, String> {
     if a.name.is_empty() || a.name.contains('/') {
         return Err(format!("invalid VM name '{}'", a.name));
     }
-    if a.real && (a.flavour != Flavour::Course || a.guest_additions || a.password.is_some()) {
+    if a.real && (a.flavour != Flavour::Course || a.guest_additions) {
         return Err(
-            "--real builds the course appliance (Debian, eth0 on DHCP, no Guest Additions)              whose user logs in with --authorized-key"
-                .into(),
+            "--real builds the course appliance (Debian, eth0 on DHCP, no Guest Additions)".into(),
         );
     }
     if !a.real && !a.packages.is_empty() {
@@ -247,7 +247,7 @@ pub fn make(args: &[String]) -> Result<String, String> {
         return Err("give --password and/or --authorized-key, or nobody can log in".into());
     }
     if a.real {
-        return make_real(&a, &keys);
+        return make_real(&a, &keys, password_hash.is_some());
     }
     let user = ApplianceUser {
         name: a.user.clone(),
@@ -300,24 +300,40 @@ const REAL_APPLIANCE_SCRIPT: &str = include_str!("../../scripts/real-appliance")
 
 /// An OVA around a real, bootable Debian disk (see `scripts/real-appliance`), for worlds whose
 /// VMs run on QEMU.
-fn make_real(a: &Args, keys: &[String]) -> Result<String, String> {
+fn make_real(a: &Args, keys: &[String], has_password: bool) -> Result<String, String> {
     let work = format!("{}.real{}", a.out, std::process::id());
     std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {work}: {e}"))?;
-    let result = build_real(a, keys, &work);
+    let result = build_real(a, keys, has_password, &work);
     let _ = std::fs::remove_dir_all(&work);
     result
 }
 
-fn build_real(a: &Args, keys: &[String], work: &str) -> Result<String, String> {
+fn build_real(a: &Args, keys: &[String], has_password: bool, work: &str) -> Result<String, String> {
     let script = format!("{work}/real-appliance");
-    let key_file = format!("{work}/keys.pub");
     std::fs::write(&script, REAL_APPLIANCE_SCRIPT).map_err(|e| format!("{script}: {e}"))?;
-    std::fs::write(&key_file, keys.join("\n") + "\n").map_err(|e| format!("{key_file}: {e}"))?;
     let disk_name = format!("{}-disk001.vmdk", a.name);
     let vmdk_path = format!("{work}/{disk_name}");
     let mut cmd = Command::new("bash");
-    cmd.args([&script, "--out", &vmdk_path, "--user", &a.user])
-        .args(["--authorized-key", &key_file]);
+    cmd.args([&script, "--out", &vmdk_path, "--user", &a.user]);
+    if !keys.is_empty() {
+        let key_file = format!("{work}/keys.pub");
+        std::fs::write(&key_file, keys.join("\n") + "\n")
+            .map_err(|e| format!("{key_file}: {e}"))?;
+        cmd.args(["--authorized-key", &key_file]);
+    }
+    if let Some(password) = a.password.as_deref() {
+        // The password reaches the script in a file only this user reads, never in argv.
+        let password_file = format!("{work}/password");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&password_file)
+            .map_err(|e| format!("{password_file}: {e}"))?;
+        f.write_all(format!("{password}\n").as_bytes())
+            .map_err(|e| format!("{password_file}: {e}"))?;
+        cmd.args(["--password-file", &password_file]);
+    }
     if !a.packages.is_empty() {
         cmd.args(["--packages", &a.packages]);
     }
@@ -345,7 +361,7 @@ fn build_real(a: &Args, keys: &[String], work: &str) -> Result<String, String> {
         disk_populated: populated,
         disk_uuid: &ids::new_uuid(),
         user: &a.user,
-        has_password: false,
+        has_password,
         key_count: keys.len(),
     });
     let tmp = format!("{}.tmp{}", a.out, std::process::id());
