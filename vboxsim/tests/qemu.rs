@@ -56,43 +56,8 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
     );
     eprintln!("real appliance ready in {:?}", started.elapsed());
 
-    w.vbm(&["hostonlyif", "create"]);
-    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
-    w.vbm(&[
-        "dhcpserver",
-        "add",
-        "--interface",
-        "vboxnet0",
-        "--server-ip",
-        "192.168.56.100",
-        "--netmask",
-        "255.255.255.0",
-        "--lower-ip",
-        "192.168.56.101",
-        "--upper-ip",
-        "192.168.56.254",
-        "--enable",
-    ]);
-    w.vbm(&[
-        "import",
-        ova.to_str().unwrap(),
-        "--vsys",
-        "0",
-        "--vmname",
-        "master",
-    ]);
-    w.vbm(&["snapshot", "master", "take", "base"]);
-    w.vbm(&[
-        "clonevm",
-        "master",
-        "--snapshot",
-        "base",
-        "--options",
-        "link",
-        "--name",
-        "r1",
-        "--register",
-    ]);
+    w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
+    w.linked_clones(ova.to_str().unwrap(), &["r1"]);
     w.vbm(&[
         "modifyvm",
         "r1",

@@ -57,48 +57,6 @@ fn setup_networks(w: &TestWorld) {
     );
 }
 
-/// `vboxnet0` with the host on 192.168.56.1 and an enabled DHCP server at .100 leasing
-/// `lower`–`upper`.
-fn host_only_with_dhcp(w: &TestWorld, lower: &str, upper: &str) {
-    w.vbm(&["hostonlyif", "create"]);
-    w.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
-    w.vbm(&[
-        "dhcpserver",
-        "add",
-        "--interface",
-        "vboxnet0",
-        "--server-ip",
-        "192.168.56.100",
-        "--netmask",
-        "255.255.255.0",
-        "--lower-ip",
-        lower,
-        "--upper-ip",
-        upper,
-        "--enable",
-    ]);
-}
-
-/// `master` imported from `ova` with a `base` snapshot, and `names` cloned from it as linked
-/// clones, the way labctl brings up a lab.
-fn linked_clones(w: &TestWorld, ova: &str, names: &[&str]) {
-    w.vbm(&["import", ova, "--vsys", "0", "--vmname", "master"]);
-    w.vbm(&["snapshot", "master", "take", "base"]);
-    for vm in names {
-        w.vbm(&[
-            "clonevm",
-            "master",
-            "--snapshot",
-            "base",
-            "--options",
-            "link",
-            "--name",
-            vm,
-            "--register",
-        ]);
-    }
-}
-
 /// Reserves `ip` for adapter 1 of `vm` on vboxnet0's DHCP server, boots the VM and waits for
 /// its sshd there.
 fn boot_with_reservation(w: &TestWorld, vm: &str, ip: &str) {
@@ -150,7 +108,7 @@ fn lab_in_a_fresh_world() {
     let w = TestWorld::new("lab");
     setup_networks(&w);
     let ova = make_ova(&w, &[]);
-    linked_clones(&w, &ova, &["web1", "web2"]);
+    w.linked_clones(&ova, &["web1", "web2"]);
     for vm in ["web1", "web2"] {
         w.vbm(&[
             "modifyvm",
@@ -497,7 +455,7 @@ fn two_worlds_side_by_side() {
 #[test]
 fn guest_without_sshd_boots_but_is_unreachable() {
     let w = TestWorld::new("nosshd");
-    host_only_with_dhcp(&w, "192.168.56.30", "192.168.56.40");
+    w.host_only_with_dhcp("192.168.56.30", "192.168.56.40");
     let ova = make_ova(&w, &["--guest-additions"]);
     w.vbm(&["import", &ova, "--vsys", "0", "--vmname", "mute"]);
     w.vbm(&[
@@ -541,9 +499,9 @@ fn guest_without_sshd_boots_but_is_unreachable() {
 #[test]
 fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next() {
     let w = TestWorld::new("ubuntu");
-    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
+    w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &["--flavour", "ubuntu"]);
-    linked_clones(&w, &ova, &["u1"]);
+    w.linked_clones(&ova, &["u1"]);
     w.vbm(&[
         "modifyvm",
         "u1",
@@ -641,9 +599,9 @@ fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next()
 #[test]
 fn dhcp_and_power_as_virtualbox_runs_them() {
     let w = TestWorld::new("dhcp");
-    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
+    w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &[]);
-    linked_clones(&w, &ova, &["c1", "c2"]);
+    w.linked_clones(&ova, &["c1", "c2"]);
     for vm in ["c1", "c2"] {
         w.vbm(&[
             "modifyvm",
@@ -761,9 +719,9 @@ fn dhcp_and_power_as_virtualbox_runs_them() {
 #[test]
 fn a_reservation_wins_over_an_old_lease_of_its_address() {
     let w = TestWorld::new("resv");
-    host_only_with_dhcp(&w, "192.168.56.101", "192.168.56.254");
+    w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
     let ova = make_ova(&w, &[]);
-    linked_clones(&w, &ova, &["x", "y"]);
+    w.linked_clones(&ova, &["x", "y"]);
     for vm in ["x", "y"] {
         w.vbm(&[
             "modifyvm",

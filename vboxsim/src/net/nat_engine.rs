@@ -21,6 +21,28 @@ pub struct NatEngine {
 }
 
 impl NatEngine {
+    /// An engine for a NAT adapter whose link to the guest is the veth end `host` (made by the
+    /// caller, moved here into the engine's namespace): the adapter's network (its lease's, or
+    /// 10.0.2.0/24) with the engine's addresses on it and DHCP answered into `leases_file`.
+    pub fn attach(
+        host: &str,
+        lease: &crate::model::lease::NicLease,
+        leases_file: &str,
+    ) -> Result<NatEngine, String> {
+        let mut engine = NatEngine::start()?;
+        crate::net::host_net::ip(&["link", "set", host, "netns", &engine.tid.to_string()])?;
+        let (net, len) = lease
+            .addr
+            .map(|(a, len)| {
+                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                (Ipv4Addr::from(u32::from(a) & mask), len)
+            })
+            .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24));
+        engine.configure(host, net, len)?;
+        engine.serve_dhcp(host, net, len, leases_file)?;
+        Ok(engine)
+    }
+
     /// Starts the engine thread in a fresh network namespace; returns once it exists.
     pub fn start() -> Result<NatEngine, String> {
         let (tx, rx) = mpsc::channel::<Option<Request>>();

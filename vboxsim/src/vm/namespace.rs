@@ -2,7 +2,6 @@
 //! engine), the guest's init started in fresh namespaces, port forwarders, and teardown.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -180,22 +179,10 @@ impl NamespaceGuest {
             let _ = ip(&["link", "del", &host]);
             match &l.segment {
                 Segment::Nat => {
-                    let engine = NatEngine::start()?;
                     ip(&["link", "add", &host, "type", "veth", "peer", "name", &guest])?;
-                    ip(&["link", "set", &host, "netns", &engine.tid.to_string()])?;
-                    let (net, len) = l
-                        .addr
-                        .map(|(a, len)| {
-                            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                            (Ipv4Addr::from(u32::from(a) & mask), len)
-                        })
-                        .unwrap_or((Ipv4Addr::new(10, 0, 2, 0), 24));
-                    engine.configure(&host, net, len)?;
-                    let mut engine = engine;
-                    engine.serve_dhcp(
+                    let engine = NatEngine::attach(
                         &host,
-                        net,
-                        len,
+                        &l,
                         &format!("{}/nat{}.leases", m.log_folder(), l.slot),
                     )?;
                     self.engines.push((l.slot, engine));

@@ -201,23 +201,11 @@ impl QemuGuest {
                     for link in [&host, &private] {
                         let _ = ip(&["link", "del", link]);
                     }
-                    let engine = NatEngine::start()?;
                     ip(&["link", "add", &host, "type", "veth", "peer", "name", &inner])?;
                     self.links.push(inner.clone());
-                    ip(&["link", "set", &host, "netns", &engine.tid.to_string()])?;
-                    let (net, len) = l
-                        .addr
-                        .map(|(a, len)| {
-                            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-                            (std::net::Ipv4Addr::from(u32::from(a) & mask), len)
-                        })
-                        .unwrap_or((std::net::Ipv4Addr::new(10, 0, 2, 0), 24));
-                    engine.configure(&host, net, len)?;
-                    let mut engine = engine;
-                    engine.serve_dhcp(
+                    let engine = NatEngine::attach(
                         &host,
-                        net,
-                        len,
+                        &l,
                         &format!("{}/nat{}.leases", m.log_folder(), l.slot),
                     )?;
                     self.engines.push((l.slot, engine));

@@ -204,6 +204,48 @@ impl TestWorld {
     pub fn netns_exists(&self) -> bool {
         Path::new(&format!("/run/netns/vboxsim-{}", self.name)).exists()
     }
+
+    /// `vboxnet0` with the host on 192.168.56.1 and an enabled DHCP server at .100 leasing
+    /// `lower`–`upper`.
+    pub fn host_only_with_dhcp(&self, lower: &str, upper: &str) {
+        self.vbm(&["hostonlyif", "create"]);
+        self.vbm(&["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.56.1"]);
+        self.vbm(&[
+            "dhcpserver",
+            "add",
+            "--interface",
+            "vboxnet0",
+            "--server-ip",
+            "192.168.56.100",
+            "--netmask",
+            "255.255.255.0",
+            "--lower-ip",
+            lower,
+            "--upper-ip",
+            upper,
+            "--enable",
+        ]);
+    }
+
+    /// `master` imported from `ova` with a `base` snapshot, and `names` cloned from it as linked
+    /// clones, the way labctl brings up a lab.
+    pub fn linked_clones(&self, ova: &str, names: &[&str]) {
+        self.vbm(&["import", ova, "--vsys", "0", "--vmname", "master"]);
+        self.vbm(&["snapshot", "master", "take", "base"]);
+        for vm in names {
+            self.vbm(&[
+                "clonevm",
+                "master",
+                "--snapshot",
+                "base",
+                "--options",
+                "link",
+                "--name",
+                vm,
+                "--register",
+            ]);
+        }
+    }
 }
 
 impl Drop for TestWorld {
