@@ -165,6 +165,12 @@ impl Ssh2Session {
     }
 }
 
+/// A libssh2 call that ran out of the session's timeout (LIBSSH2_ERROR_TIMEOUT) while the
+/// command's deadline has not passed: call it again.
+fn still_waiting(error: &ssh2::Error, deadline: Instant) -> bool {
+    error.code() == ssh2::ErrorCode::Session(-9) && Instant::now() < deadline
+}
+
 fn timed_out(error: &std::io::Error) -> bool {
     matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock)
 }
@@ -182,16 +188,26 @@ impl Session for Ssh2Session {
         output: &mut dyn FnMut(&[u8]),
     ) -> Result<ExecOutput, RemoteError> {
         let deadline = Instant::now() + timeout;
-        let mut channel = self
-            .session
-            .channel_session()
-            .map_err(|error| self.channel_error("opening a channel", error))?;
+        // The session's own timeout is short (it paces the reads below); a real machine just
+        // booted can take longer to open a session (PAM, logind), so the calls that wait for
+        // the server are resumed until the command's deadline. libssh2 keeps their state.
+        let mut channel = loop {
+            match self.session.channel_session() {
+                Ok(channel) => break channel,
+                Err(error) if still_waiting(&error, deadline) => continue,
+                Err(error) => return Err(self.channel_error("opening a channel", error)),
+            }
+        };
         channel
             .handle_extended_data(ssh2::ExtendedData::Merge)
             .map_err(|error| self.channel_error("merging stderr", error))?;
-        channel
-            .exec(command)
-            .map_err(|error| self.channel_error("starting a command", error))?;
+        loop {
+            match channel.exec(command) {
+                Ok(()) => break,
+                Err(error) if still_waiting(&error, deadline) => continue,
+                Err(error) => return Err(self.channel_error("starting a command", error)),
+            }
+        }
         let mut written = 0;
         while written < stdin.len() {
             match channel.write(&stdin[written..]) {
@@ -206,12 +222,7 @@ impl Session for Ssh2Session {
         loop {
             match channel.send_eof() {
                 Ok(()) => break,
-                Err(error)
-                    if error.code() == ssh2::ErrorCode::Session(-9)
-                        && Instant::now() < deadline =>
-                {
-                    continue;
-                }
+                Err(error) if still_waiting(&error, deadline) => continue,
                 Err(error) => return Err(self.channel_error("closing input", error)),
             }
         }
@@ -236,12 +247,7 @@ impl Session for Ssh2Session {
         loop {
             match channel.wait_close() {
                 Ok(()) => break,
-                Err(error)
-                    if error.code() == ssh2::ErrorCode::Session(-9)
-                        && Instant::now() < deadline =>
-                {
-                    continue;
-                }
+                Err(error) if still_waiting(&error, deadline) => continue,
                 Err(error) => return Err(self.channel_error("closing the channel", error)),
             }
         }
@@ -262,6 +268,131 @@ fn first_line(command: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The processes below `pid` (sshd's per-connection processes below its listener).
+    fn descendants(pid: u32) -> Vec<i32> {
+        let mut found = Vec::new();
+        let mut parents = vec![pid as i32];
+        while let Some(parent) = parents.pop() {
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let stat =
+                    std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+                // Fields after the command name (which may hold spaces): state, ppid, …
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<i32>().ok());
+                if ppid == Some(parent) {
+                    found.push(child);
+                    parents.push(child);
+                }
+            }
+        }
+        found
+    }
+
+    /// A server slow to open a session (as a real machine just booted, with PAM and logind)
+    /// still runs the command: opening the channel waits up to the command's deadline, not the
+    /// session's short read timeout. A real OpenSSH sshd on loopback, its connection's
+    /// processes stopped for 2.5 s while the channel opens.
+    #[test]
+    fn a_session_slow_to_open_a_channel_still_runs_the_command() {
+        let sshd = std::path::Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.exists(),
+            "/usr/sbin/sshd is missing: run scripts/setup (openssh-server)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let keygen = |name: &str| {
+            let path = dir.path().join(name);
+            let status = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&path)
+                .status()
+                .expect("ssh-keygen (openssh-client)");
+            assert!(status.success());
+            path
+        };
+        let host_key = keygen("host");
+        let client_key = keygen("client");
+        let authorized = dir.path().join("authorized_keys");
+        std::fs::copy(client_key.with_extension("pub"), &authorized).unwrap();
+        // SAFETY: getuid has no preconditions.
+        if unsafe { libc::getuid() } == 0 {
+            // sshd as root needs its privilege separation directory.
+            std::fs::create_dir_all("/run/sshd").unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = std::process::Command::new(sshd)
+            .args(["-D", "-e", "-f", "/dev/null", "-p", &port.to_string()])
+            .arg("-h")
+            .arg(&host_key)
+            .args(["-o", "ListenAddress=127.0.0.1", "-o", "UsePAM=no"])
+            .args(["-o", "StrictModes=no", "-o", "PidFile=none"])
+            .arg("-o")
+            .arg(format!("AuthorizedKeysFile={}", authorized.display()))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let start = Instant::now();
+        while TcpStream::connect(address).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "sshd never listened"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let user = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+        .trim()
+        .to_string();
+        let target = SshTarget {
+            vm: "slow".into(),
+            address,
+            credentials: super::super::session::Credentials {
+                user,
+                password: None,
+                key: Some(KeyMaterial::File(client_key)),
+            },
+            pinned_key: None,
+        };
+        let mut session = Ssh2Connector
+            .connect(&target, Duration::from_secs(10))
+            .expect("login");
+        let stopped = descendants(server.id());
+        assert!(!stopped.is_empty(), "sshd forked for the connection");
+        for pid in &stopped {
+            // SAFETY: signalling processes of the sshd this test started.
+            unsafe { libc::kill(*pid, libc::SIGSTOP) };
+        }
+        let resume = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2500));
+            for pid in stopped {
+                // SAFETY: as above.
+                unsafe { libc::kill(pid, libc::SIGCONT) };
+            }
+        });
+        let result = session.exec("echo ran", b"", Duration::from_secs(20), &mut |_| {});
+        resume.join().unwrap();
+        let _ = server.kill();
+        let _ = server.wait();
+        let output = result.expect("the command runs once the server answers");
+        assert_eq!((output.status, output.output), (0, b"ran\n".to_vec()));
+    }
 
     #[test]
     fn fingerprints_like_openssh() {
