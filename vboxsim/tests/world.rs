@@ -500,6 +500,25 @@ fn guest_without_sshd_boots_but_is_unreachable() {
 fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next() {
     let w = TestWorld::new("ubuntu");
     w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
+    // Adapter 3 on a network of its own, as a lab's second network is: two NICs of one guest
+    // on one subnet answer each other's ARP and share routes, which is not what this tests.
+    w.vbm(&["hostonlyif", "create"]);
+    w.vbm(&["hostonlyif", "ipconfig", "vboxnet1", "--ip", "192.168.57.1"]);
+    w.vbm(&[
+        "dhcpserver",
+        "add",
+        "--interface",
+        "vboxnet1",
+        "--server-ip",
+        "192.168.57.100",
+        "--netmask",
+        "255.255.255.0",
+        "--lower-ip",
+        "192.168.57.101",
+        "--upper-ip",
+        "192.168.57.254",
+        "--enable",
+    ]);
     let ova = make_ova(&w, &["--flavour", "ubuntu"]);
     w.linked_clones(&ova, &["u1"]);
     w.vbm(&[
@@ -512,7 +531,7 @@ fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next()
         "--nic3",
         "hostonly",
         "--hostonlyadapter3",
-        "vboxnet0",
+        "vboxnet1",
     ]);
     boot_with_reservation(&w, "u1", "192.168.56.21");
     assert_eq!(
@@ -577,7 +596,7 @@ fn an_ubuntu_guest_configures_enp0s3_only_and_netplan_apply_brings_up_the_next()
         std::thread::sleep(Duration::from_millis(300));
     };
     assert_eq!(rc, "0", "netplan apply");
-    assert_eq!(enp0s9, "192.168.56.101/24", "by networkd's DHCP client");
+    assert_eq!(enp0s9, "192.168.57.101/24", "by networkd's DHCP client");
     let networkctl = w.ssh_ok("192.168.56.21", "networkctl --no-pager --no-legend");
     assert!(
         networkctl
