@@ -16,6 +16,9 @@ fn wait_state(w: &TestWorld, vm: &str, state: &str, limit: Duration) {
     loop {
         let info = w.vbm(&["showvminfo", vm, "--machinereadable"]);
         if info.contains(&format!("VMState=\"{state}\"")) {
+            // VirtualBox releases the VM's session a moment after its state changes (vboxsim:
+            // 300 ms); until then the VM is locked for startvm and unregistervm.
+            std::thread::sleep(Duration::from_millis(400));
             return;
         }
         assert!(
@@ -124,8 +127,6 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
     );
     w.vbm(&["controlvm", "r1", "poweroff"]);
     wait_state(&w, "r1", "poweroff", Duration::from_secs(30));
-    // VirtualBox releases the VM's session a moment after it powers off (vboxsim: 300 ms).
-    std::thread::sleep(Duration::from_millis(400));
     let clone_dir = w.root.join("worlds").join(&w.name).join("machines/r1");
     assert!(clone_dir.exists());
     w.vbm(&["unregistervm", "r1", "--delete"]);
