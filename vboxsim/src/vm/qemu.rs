@@ -59,17 +59,17 @@ fn image_of(layer: &str) -> &str {
     layer.strip_suffix(".layer").unwrap_or(layer)
 }
 
-/// True when `file` holds a disk with a boot sector, not an appliance seed: a VMDK whose first
-/// grain is not a tar archive (vboxsim's own appliances), or a raw disk with an MBR signature.
-fn is_bootable_image(file: &str) -> bool {
-    let Ok(mut f) = std::fs::File::open(file) else {
+/// True when the base layer `layer` holds a real disk: its image is a VMDK and import unpacked
+/// nothing from it (vboxsim's own appliances carry a tar of files, unpacked into the layer).
+fn is_real_disk(layer: &str) -> bool {
+    let Ok(mut f) = std::fs::File::open(image_of(layer)) else {
         return false;
     };
     let mut head = [0u8; 4];
-    if std::io::Read::read_exact(&mut f, &mut head).is_err() {
+    if std::io::Read::read_exact(&mut f, &mut head).is_err() || &head != b"KDMV" {
         return false;
     }
-    &head == b"KDMV"
+    std::fs::read_dir(layer).is_ok_and(|mut entries| entries.next().is_none())
 }
 
 /// The chain of images QEMU opens, lowest first: the imported VMDK, then the qcow2 of each
@@ -78,7 +78,7 @@ fn is_bootable_image(file: &str) -> bool {
 fn disk_chain(layers: &[String]) -> Result<String, String> {
     let (base, above) = layers.split_first().ok_or("the VM's disk has no layer")?;
     let base_image = image_of(base);
-    if !is_bootable_image(base_image) {
+    if !is_real_disk(base) {
         return Err(format!(
             "{base_image} is not a real disk: QEMU VMs boot only appliances made with \
              `vboxsim make-ova --real`"
@@ -440,5 +440,33 @@ impl QemuGuest {
 impl Drop for QemuGuest {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base_layer(dir: &std::path::Path, files: &[&str]) -> String {
+        std::fs::create_dir_all(dir).unwrap();
+        let image = dir.join("base.vmdk");
+        std::fs::write(&image, b"KDMV\x03\0\0\0").unwrap();
+        let layer = crate::layers::layer_of(image.to_str().unwrap());
+        std::fs::create_dir_all(&layer).unwrap();
+        for f in files {
+            std::fs::write(format!("{layer}/{f}"), "x").unwrap();
+        }
+        layer
+    }
+
+    #[test]
+    fn an_appliance_of_files_is_refused_with_what_to_use_instead() {
+        let dir = std::env::temp_dir().join(format!("vboxsim-qemu-{}", std::process::id()));
+        let seed = base_layer(&dir.join("seed"), &["appliance.json"]);
+        let err = disk_chain(&[seed]).unwrap_err();
+        assert!(err.contains("make-ova --real"), "{err}");
+        let real = base_layer(&dir.join("real"), &[]);
+        assert!(is_real_disk(&real));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
