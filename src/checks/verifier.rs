@@ -1,11 +1,9 @@
-//! Runs checks: each with its retries and timeout; independent checks in parallel (bounded);
-//! checks through the same balancer one after another; failovers last and alone, since they
-//! take a backend away.
+//! Runs checks: each with its retries and timeout; checks that only look in parallel (bounded);
+//! then, alone, the checks that measure a balancer's spread and, last, failovers.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -92,47 +90,30 @@ impl Verifier<'_> {
     /// Runs `checks`, calling `done` as each finishes; returns results in check order.
     pub fn run(&self, checks: &[Check], done: &(dyn Fn(&CheckResult) + Sync)) -> Vec<CheckResult> {
         self.guests.learn_leases();
-        let lanes: Mutex<HashMap<String, Arc<Mutex<()>>>> = Mutex::new(HashMap::new());
         let results: Mutex<Vec<Option<CheckResult>>> = Mutex::new(vec![None; checks.len()]);
-        let (disruptive, ordinary): (Vec<usize>, Vec<usize>) = (0..checks.len())
-            .partition(|&index| matches!(checks[index].kind, CheckKind::Failover { .. }));
-        let queue = Mutex::new(ordinary);
-        std::thread::scope(|scope| {
-            for _ in 0..self.jobs.max(1) {
-                scope.spawn(|| {
-                    loop {
-                        let Some(index) = queue
-                            .lock()
-                            .ok()
-                            .and_then(|mut queue| (!queue.is_empty()).then(|| queue.remove(0)))
-                        else {
-                            return;
-                        };
-                        let check = &checks[index];
-                        let lane = self.lane(check).map(|key| {
-                            lanes
-                                .lock()
-                                .expect("lanes")
-                                .entry(key)
-                                .or_insert_with(|| Arc::new(Mutex::new(())))
-                                .clone()
-                        });
-                        let _guard = lane.as_ref().map(|lane| lane.lock());
-                        let result = self.run_check(check);
-                        done(&result);
-                        if let Ok(mut results) = results.lock() {
-                            results[index] = Some(result);
-                        }
-                    }
-                });
-            }
-        });
-        for index in disruptive {
-            let result = self.run_check(&checks[index]);
+        let record = |index: usize, result: CheckResult| {
             done(&result);
             if let Ok(mut results) = results.lock() {
                 results[index] = Some(result);
             }
+        };
+        let [parallel, alone] = phases(checks);
+        let queue = Mutex::new(parallel);
+        std::thread::scope(|scope| {
+            for _ in 0..self.jobs.max(1) {
+                scope.spawn(|| {
+                    while let Some(index) = queue
+                        .lock()
+                        .ok()
+                        .and_then(|mut queue| (!queue.is_empty()).then(|| queue.remove(0)))
+                    {
+                        record(index, self.run_check(&checks[index]));
+                    }
+                });
+            }
+        });
+        for index in alone {
+            record(index, self.run_check(&checks[index]));
         }
         results
             .into_inner()
@@ -140,18 +121,6 @@ impl Verifier<'_> {
             .into_iter()
             .flatten()
             .collect()
-    }
-
-    /// Checks through the same balancer share a lane and run one after another.
-    fn lane(&self, check: &Check) -> Option<String> {
-        match &check.kind {
-            CheckKind::RoundRobin { url, .. } | CheckKind::LeastConn { url, .. } => {
-                let rendered = self.render_global(url).ok()?;
-                let authority = rendered.split("://").nth(1)?.split('/').next()?.to_string();
-                Some(authority)
-            }
-            _ => None,
-        }
     }
 
     fn context(&self, vm: Option<&str>) -> serde_json::Value {
@@ -860,6 +829,22 @@ fn excerpt_tail(text: &str) -> String {
     }
 }
 
+/// The order checks run in: first every check that only looks, in parallel; then, one at a
+/// time with nothing else running, the checks that measure how a balancer spreads requests
+/// (any other request through it, such as another check's, moves its rotation) and, last,
+/// failovers (they take a backend away).
+fn phases(checks: &[Check]) -> [Vec<usize>; 2] {
+    let rank = |check: &Check| match check.kind {
+        CheckKind::RoundRobin { .. } | CheckKind::LeastConn { .. } => 1,
+        CheckKind::Failover { .. } => 2,
+        _ => 0,
+    };
+    let (mut alone, parallel): (Vec<usize>, Vec<usize>) =
+        (0..checks.len()).partition(|&index| rank(&checks[index]) > 0);
+    alone.sort_by_key(|&index| rank(&checks[index]));
+    [parallel, alone]
+}
+
 fn excerpt(text: &str) -> String {
     let trimmed = text.trim();
     if trimmed.chars().count() > 120 {
@@ -892,6 +877,86 @@ fn basic_authorization(auth: &BasicAuth) -> Result<Secret, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct NoFiles;
+
+    impl crate::lab::LabFiles for NoFiles {
+        fn read_text(&self, path: &std::path::Path) -> std::io::Result<String> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                path.display().to_string(),
+            ))
+        }
+        fn exists(&self, _: &std::path::Path) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn balancer_spread_checks_run_alone_after_the_others_and_failovers_last() {
+        let text = r#"
+[lab]
+name = "t"
+
+[images.base]
+ova = "base.ova"
+user = "u"
+password = "p"
+
+[networks.lab]
+type = "hostonly"
+cidr = "192.168.56.0/24"
+
+[vms.lb]
+nics = [{ net = "lab", ip = "192.168.56.10" }]
+
+[vms.web]
+count = 2
+nics = [{ net = "lab", ip = "192.168.56.11" }]
+
+[[checks]]
+name = "failover"
+failover = "http://{{ vms.lb.ip }}/"
+backends = ["web1", "web2"]
+identify = "served by (\\S+)"
+victim = "web1"
+stop = "true"
+start = "true"
+
+[[checks]]
+name = "rotation"
+round_robin = "http://{{ vms.lb.ip }}/"
+backends = ["web1", "web2"]
+identify = "served by (\\S+)"
+
+[[checks]]
+name = "page"
+http = "http://{{ vms.lb.ip }}/"
+
+[[checks]]
+name = "held"
+least_conn = "http://{{ vms.lb.ip }}/"
+backends = ["web1", "web2"]
+identify = "served by (\\S+)"
+
+[[checks]]
+name = "reach"
+ping = "web1"
+"#;
+        let loaded = crate::lab::load("t.toml", text, std::path::Path::new("."), &NoFiles);
+        let lab = loaded
+            .lab
+            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+        let names = |indexes: &[usize]| -> Vec<&str> {
+            indexes
+                .iter()
+                .map(|&i| lab.checks[i].name.as_str())
+                .collect()
+        };
+        let [parallel, alone] = phases(&lab.checks);
+        assert_eq!(names(&parallel), ["page", "reach"]);
+        assert_eq!(names(&alone), ["rotation", "held", "failover"]);
+    }
 
     #[test]
     fn expectations_agree_with_how_many_targets() {

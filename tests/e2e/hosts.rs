@@ -95,6 +95,18 @@ fn on_windows_host_only_adapters_have_windows_names() {
         ),
     );
     world.labctl(&["up", "lab.toml"]).expect(0, "up on Windows");
+    // VirtualBox on Windows prints its paths with a drive letter and backslashes: labctl read
+    // its machine folder that way and put the VMs under `labctl\win` in it.
+    let info = world.vbox_ok(&["showvminfo", "win-a1", "--machinereadable"]);
+    let cfg = info
+        .lines()
+        .find_map(|line| line.strip_prefix("CfgFile="))
+        .unwrap_or_default();
+    assert!(
+        cfg.starts_with("\"C:\\\\")
+            && cfg.ends_with("\\\\labctl\\\\win\\\\win-a1\\\\win-a1.vbox\""),
+        "{cfg}"
+    );
     assert!(
         world
             .vbox_ok(&["list", "hostonlyifs"])

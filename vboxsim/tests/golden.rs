@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use common::Sim;
 use vboxsim::commands::showvminfo::machine_readable;
+use vboxsim::model::host::Host;
 use vboxsim::model::machine::{Disk, Hardware, Machine, PowerState};
 use vboxsim::model::nic::{Attachment, Nic};
 use vboxsim::vbox::emulation::Family;
@@ -71,10 +72,25 @@ fn showvminfo_machinereadable_matches_capture_per_version() {
         (Family::V6_1, "6.1"),
         (Family::V7_1, "7.1"),
     ] {
-        let got = machine_readable(&sample_machine(), family, "7.0.20", "163906");
+        let got = machine_readable(&sample_machine(), family, Host::Linux, "7.0.20", "163906");
         let want = golden(dir, "showvminfo-poweroff.txt");
         assert_eq!(got, want, "showvminfo --machinereadable for {dir}");
     }
+}
+
+/// The same VM on a Windows host: every path a drive-letter path with backslashes, escaped
+/// (reference §11.3 `CfgFile`: "escaped backslashes on Windows").
+#[test]
+fn showvminfo_machinereadable_on_windows_prints_drive_letter_paths() {
+    let mut m = sample_machine();
+    let windows = |path: &mut String| *path = path.replace("/home/user/", "/Users/user/");
+    windows(&mut m.cfg_file);
+    windows(&mut m.vm_dir);
+    if let Some(disk) = m.disk.as_mut() {
+        windows(&mut disk.file);
+    }
+    let got = machine_readable(&m, Family::V7_1, Host::Windows, "7.1.4", "165100");
+    assert_eq!(got, golden("7.1", "showvminfo-poweroff-windows.txt"));
 }
 
 #[test]

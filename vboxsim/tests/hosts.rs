@@ -186,3 +186,87 @@ fn windows_prints_api_errors_with_its_program_name_and_com_callee() {
         r.stderr
     );
 }
+
+/// Paths on a Windows host: VirtualBox prints drive-letter paths with backslashes (escaped in
+/// machine-readable output) and takes them as arguments, with either separator (reference
+/// §11.3 `CfgFile`; IPRT's RTPATH_IS_SLASH). The world's root stands for drive C:.
+#[test]
+fn windows_prints_and_reads_drive_letter_paths() {
+    let sim = on("host-windows-paths", "windows");
+    let home = sim.home().display().to_string();
+    let windows = |path: &str| format!("C:{}", path.replace('/', "\\"));
+    let props = sim.ok(&["list", "systemproperties"]).stdout;
+    let folder = windows(&format!("{home}/VirtualBox VMs"));
+    assert!(
+        props.contains(&format!("Default machine folder:          {folder}\n")),
+        "{props}"
+    );
+    let ova = windows(&sim.ova("winapp", 1));
+    let base = windows(&format!("{home}/labs"));
+    let dry = sim.ok(&[
+        "import",
+        &ova,
+        "-n",
+        "--vsys",
+        "0",
+        "--vmname",
+        "w1",
+        "--basefolder",
+        &base,
+    ]);
+    assert!(
+        dry.stdout.contains(&format!(
+            "VM base folder specified with --basefolder: \"{base}\""
+        )) && dry.stdout.contains(&format!("target path={base}\\w1\\")),
+        "{}",
+        dry.stdout
+    );
+    // A relative path with backslashes, from the current directory.
+    let ova_name = ova.rsplit('\\').next().unwrap().to_string();
+    sim.ok(&[
+        "import",
+        &format!(".\\{ova_name}"),
+        "--vsys",
+        "0",
+        "--vmname",
+        "w1",
+        "--basefolder",
+        &base,
+    ]);
+    let info = sim.info("w1");
+    let cfg = format!("{base}\\w1\\w1.vbox");
+    assert_eq!(
+        info.get("CfgFile"),
+        Some(&cfg.replace('\\', "\\\\")),
+        "{info:?}"
+    );
+    assert!(
+        sim.ok(&["showvminfo", "w1", "--machinereadable"])
+            .stdout
+            .contains(&format!("CfgFile=\"{}\"", cfg.replace('\\', "\\\\"))),
+        "machine-readable output escapes the backslashes"
+    );
+    assert!(
+        std::path::Path::new(&format!("{home}/labs/w1/w1.vbox")).exists(),
+        "the settings file is where the Windows path says"
+    );
+    let missing = sim.vbm(&["import", "D:\\nowhere\\x.ova"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("Could not open the file 'D:\\nowhere\\x.ova'"),
+        "{}",
+        missing.stderr
+    );
+    let linux = Sim::new("host-windows-paths-linux");
+    assert!(
+        linux
+            .ok(&["list", "systemproperties"])
+            .stdout
+            .contains(&format!(
+                "Default machine folder:          {}/VirtualBox VMs\n",
+                linux.home().display()
+            ))
+    );
+}

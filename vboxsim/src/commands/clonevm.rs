@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                     "snapshot" => snapshot = Some(v),
                     "name" => name = Some(v),
                     "groups" => groups = Some(v),
-                    "basefolder" => basefolder = Some(v),
+                    "basefolder" => basefolder = Some(ctx.local(&v)),
                     "mode"
                         if !matches!(
                             v.to_ascii_lowercase().as_str(),
@@ -155,7 +155,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         let cfg_file = format!("{vm_dir}/{new_name}.vbox");
         if Path::new(&cfg_file).exists() {
             return Err(VBoxError::com(
-                format!("Machine settings file '{cfg_file}' already exists"),
+                format!("Machine settings file '{}' already exists", ctx.shown(&cfg_file)),
                 vbox_error::VBOX_E_FILE_ERROR,
                 "VirtualBoxWrap",
                 "IVirtualBox",
@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         let new_uuid = uuid.clone().unwrap_or_else(ids::new_uuid);
         if register && state.machines.iter().any(|m| m.uuid == new_uuid) {
             return Err(VBoxError::com(
-                format!("Registered machine with UUID {{{new_uuid}}} ('{}') already exists", cfg_file),
+                format!("Registered machine with UUID {{{new_uuid}}} ('{}') already exists", ctx.shown(&cfg_file)),
                 vbox_error::VBOX_E_OBJECT_IN_USE,
                 "VirtualBoxWrap",
                 "IVirtualBox",

@@ -83,7 +83,7 @@ pub fn setproperty(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             state.machine_folder = if v == "default" {
                 None
             } else {
-                Some(v.clone())
+                Some(ctx.local(v))
             };
             Ok(())
         }),

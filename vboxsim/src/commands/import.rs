@@ -150,8 +150,8 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                         o.cpus = Some(c);
                     }
                     "memory" => o.memory = getopt::parse_u32(&v),
-                    "basefolder" => o.basefolder = Some(absolute(&v)),
-                    "settingsfile" => o.settingsfile = Some(absolute(&v)),
+                    "basefolder" => o.basefolder = Some(absolute(&ctx.local(&v))),
+                    "settingsfile" => o.settingsfile = Some(absolute(&ctx.local(&v))),
                     "group" => o.group = Some(v),
                     "unit" => unit = getopt::parse_u32(&v),
                     "ignore" | "disk" | "controller" | "port" => {
@@ -164,7 +164,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                         if id == "ignore" {
                             o.ignored.push(u);
                         } else if id == "disk" {
-                            o.disks.insert(u, absolute(&v));
+                            o.disks.insert(u, absolute(&ctx.local(&v)));
                         }
                     }
                     _ => {}
@@ -221,13 +221,13 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         if Path::new(&plan.settings_file).exists() {
             return Err(import_failed(format!(
                 "Machine settings file '{}' already exists",
-                plan.settings_file
+                ctx.shown(&plan.settings_file)
             )));
         }
         if let Some(d) = plan.disks.iter().find(|d| Path::new(&d.1).exists()) {
             return Err(import_failed(format!(
                 "Cannot create the hard disk '{}': the file already exists (VERR_ALREADY_EXISTS)",
-                d.1
+                ctx.shown(&d.1)
             )));
         }
     }
@@ -289,7 +289,8 @@ fn absolute(p: &str) -> String {
 }
 
 fn read_package(ctx: &Ctx, file: &str) -> Result<Package, VBoxError> {
-    let abs = absolute(file);
+    let abs = absolute(&ctx.local(file));
+    let shown_abs = ctx.shown(&abs);
     let read_failed = |detail: String, code: vbox_error::ComCode| {
         eprintln!("0%...");
         eprintln!("Progress state: {}", code.name);
@@ -308,7 +309,7 @@ fn read_package(ctx: &Ctx, file: &str) -> Result<Package, VBoxError> {
     };
     let bytes = std::fs::read(&abs).map_err(|_| {
         read_failed(
-            format!("Could not open the file '{abs}' (VERR_FILE_NOT_FOUND)"),
+            format!("Could not open the file '{shown_abs}' (VERR_FILE_NOT_FOUND)"),
             vbox_error::VBOX_E_FILE_ERROR,
         )
     })?;
@@ -319,14 +320,14 @@ fn read_package(ctx: &Ctx, file: &str) -> Result<Package, VBoxError> {
         let mut ovf_name = String::new();
         let entries = archive.entries().map_err(|e| {
             read_failed(
-                format!("Could not read OVA '{abs}': {e}"),
+                format!("Could not read OVA '{shown_abs}': {e}"),
                 vbox_error::VBOX_E_IPRT_ERROR,
             )
         })?;
         for entry in entries {
             let mut entry = entry.map_err(|e| {
                 read_failed(
-                    format!("Could not read OVA '{abs}': {e}"),
+                    format!("Could not read OVA '{shown_abs}': {e}"),
                     vbox_error::VBOX_E_IPRT_ERROR,
                 )
             })?;
@@ -345,11 +346,11 @@ fn read_package(ctx: &Ctx, file: &str) -> Result<Package, VBoxError> {
         }
         let Some(xml) = xml else {
             return Err(read_failed(
-                format!("Could not find an OVF descriptor in '{abs}' (VERR_NOT_FOUND)"),
+                format!("Could not find an OVF descriptor in '{shown_abs}' (VERR_NOT_FOUND)"),
                 vbox_error::VBOX_E_FILE_ERROR,
             ));
         };
-        (xml, format!("{abs}/{ovf_name}"))
+        (xml, ctx.shown(&format!("{abs}/{ovf_name}")))
     } else {
         let dir = Path::new(&abs)
             .parent()
@@ -363,19 +364,19 @@ fn read_package(ctx: &Ctx, file: &str) -> Result<Package, VBoxError> {
                 }
             }
         }
-        (xml, abs.clone())
+        (xml, shown_abs.clone())
     };
     ctx.progress(0.5);
     eprintln!("Interpreting {shown}...");
     let ovf = Ovf::parse(&xml).map_err(|e| {
         read_failed(
-            format!("Error reading \"{abs}\": {e}"),
+            format!("Error reading \"{shown_abs}\": {e}"),
             vbox_error::VBOX_E_FILE_ERROR,
         )
     })?;
     if ovf.systems.is_empty() {
         return Err(read_failed(
-            format!("Error reading \"{abs}\": no VirtualSystem"),
+            format!("Error reading \"{shown_abs}\": no VirtualSystem"),
             vbox_error::VBOX_E_FILE_ERROR,
         ));
     }
@@ -498,11 +499,17 @@ fn describe(
         .unwrap_or_else(|| format!("{base}/{name}/{name}.vbox"));
     entries.push(match &o.settingsfile {
         Some(s) => Entry {
-            text: format!("VM settings file name specified with --settingsfile: \"{s}\""),
+            text: format!(
+                "VM settings file name specified with --settingsfile: \"{}\"",
+                ctx.shown(s)
+            ),
             hints: vec![],
         },
         None => Entry {
-            text: format!("Suggested VM settings file name \"{settings_file}\""),
+            text: format!(
+                "Suggested VM settings file name \"{}\"",
+                ctx.shown(&settings_file)
+            ),
             hints: hint(format!(
                 "(change with \"--vsys {n} --settingsfile <filename>\")"
             )),
@@ -510,11 +517,14 @@ fn describe(
     });
     entries.push(match &o.basefolder {
         Some(b) => Entry {
-            text: format!("VM base folder specified with --basefolder: \"{b}\""),
+            text: format!(
+                "VM base folder specified with --basefolder: \"{}\"",
+                ctx.shown(b)
+            ),
             hints: vec![],
         },
         None => Entry {
-            text: format!("Suggested VM base folder \"{base}\""),
+            text: format!("Suggested VM base folder \"{}\"", ctx.shown(&base)),
             hints: hint(format!("(change with \"--vsys {n} --basefolder <path>\")")),
         },
     });
@@ -678,6 +688,7 @@ fn describe(
         let target = given
             .clone()
             .unwrap_or_else(|| format!("{vm_dir}/{}", d.href));
+        let shown_target = ctx.shown(&target);
         let place = if ctx.emu.family == Family::V6_1 {
             format!("controller={ctl};channel={port}")
         } else {
@@ -686,7 +697,7 @@ fn describe(
         if o.ignored.contains(&(idx as u32)) {
             entries.push(Entry {
                 text: format!(
-                    "Hard disk image: source image={}, target path={target}, {place} -- disabled",
+                    "Hard disk image: source image={}, target path={shown_target}, {place} -- disabled",
                     d.href
                 ),
                 hints: vec![],
@@ -695,11 +706,11 @@ fn describe(
         }
         let text = match &given {
             Some(_) => format!(
-                "Hard disk image specified with --disk: source image={}, target path={target}, {place}",
+                "Hard disk image specified with --disk: source image={}, target path={shown_target}, {place}",
                 d.href
             ),
             None => format!(
-                "Hard disk image: source image={}, target path={target}, {place}",
+                "Hard disk image: source image={}, target path={shown_target}, {place}",
                 d.href
             ),
         };

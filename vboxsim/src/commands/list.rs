@@ -1,6 +1,7 @@
 //! `VBoxManage list vms|runningvms|hostonlyifs|natnets|dhcpservers|systemproperties|ostypes|groups`.
 
 use crate::commands::natnetwork;
+use crate::model::host::Host;
 use crate::model::network::DhcpServer;
 use crate::model::state::State;
 use crate::vbox::ctx::Ctx;
@@ -98,9 +99,9 @@ fn hostinfo(state: &State) -> String {
         megabytes("MemAvailable:"),
         state.host().os_name(),
         match state.host() {
-            crate::model::host::Host::Linux => "6.1.0",
-            crate::model::host::Host::Macos => "23.6.0",
-            crate::model::host::Host::Windows => "10.0.19045",
+            Host::Linux => "6.1.0",
+            Host::Macos => "23.6.0",
+            Host::Windows => "10.0.19045",
         }
     )
 }
@@ -279,7 +280,13 @@ fn dhcp_block(d: &DhcpServer) -> String {
 }
 
 fn systemproperties(ctx: &Ctx, state: &State) -> String {
-    let folder = ctx.machine_folder(state);
+    let folder = ctx.shown(&ctx.machine_folder(state));
+    // Where the installer puts the Additions ISO (Linux packages: /usr/share/virtualbox; the
+    // Windows installer: Program Files, a guess of the folder's default).
+    let additions_iso = match ctx.host {
+        Host::Windows => r"C:\Program Files\Oracle\VirtualBox\VBoxGuestAdditions.iso",
+        Host::Linux | Host::Macos => "/usr/share/virtualbox/VBoxGuestAdditions.iso",
+    };
     format!(
         "API version:                     {api}\n\
          Minimum guest RAM size:          4 Megabytes\n\
@@ -306,7 +313,7 @@ fn systemproperties(ctx: &Ctx, state: &State) -> String {
          Default frontend:                \n\
          Default audio driver:            ALSA\n\
          Autostart database path:         \n\
-         Default Guest Additions ISO:     /usr/share/virtualbox/VBoxGuestAdditions.iso\n\
+         Default Guest Additions ISO:     {additions_iso}\n\
          Logging Level:                   all\n\
          Proxy Mode:                      System\n\
          Proxy URL:                       \n\

@@ -1,6 +1,7 @@
 //! `VBoxManage showvminfo <vm> [--machinereadable|--details]`, per emulated release.
 
 use crate::commands::list::os_description;
+use crate::model::host::Host;
 use crate::model::ids;
 use crate::model::machine::{Machine, PowerState};
 use crate::model::nic::{Attachment, Nic};
@@ -58,7 +59,8 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             Ok(text) => print!("{text}"),
             Err(_) => {
                 return Err(VBoxError::failure(format!(
-                    "Could not open log file '{path}'"
+                    "Could not open log file '{}'",
+                    ctx.shown(&path)
                 )));
             }
         }
@@ -72,11 +74,12 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         machine_readable(
             m,
             ctx.emu.family,
+            ctx.host,
             &ctx.emu.additions_version(),
             &ctx.emu.revision(),
         )
     } else {
-        human(m)
+        human(m, ctx.host)
     };
     print!("{text}");
     Ok(())
@@ -104,7 +107,14 @@ fn setting<'a>(m: &'a Machine, key: &str, default: &'a str) -> &'a str {
 }
 
 /// The `--machinereadable` text.
-pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: &str) -> String {
+pub fn machine_readable(
+    m: &Machine,
+    family: Family,
+    host: Host,
+    additions: &str,
+    revision: &str,
+) -> String {
+    let p = |path: &str| host.shown_path(path);
     let mut o = String::new();
     let mut kv = |k: &str, v: &str| o.push_str(&format!("{k}={}\n", quote(v)));
     kv("name", &m.name);
@@ -129,9 +139,9 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
     );
     q("ostype", &os_description(&m.hw.ostype));
     q("UUID", &m.uuid);
-    q("CfgFile", &m.cfg_file);
-    q("SnapFldr", &m.snapshot_folder());
-    q("LogFldr", &m.log_folder());
+    q("CfgFile", &p(&m.cfg_file));
+    q("SnapFldr", &p(&m.snapshot_folder()));
+    q("LogFldr", &p(&m.log_folder()));
     q("hardwareuuid", &m.hardware_uuid);
     if family == Family::V7_1 {
         q("platformArchitecture", "x86");
@@ -167,7 +177,7 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
     qs(&mut l, "ioapic", &s("ioapic", "on"));
     qs(&mut l, "biosapic", &s("biosapic", "apic"));
     raw(&mut l, "biossystemtimeoffset", "0".into());
-    let nvram = format!("{}/{}.nvram", m.vm_dir, m.name);
+    let nvram = p(&format!("{}/{}.nvram", m.vm_dir, m.name));
     match family {
         Family::V6_1 => {}
         Family::V7_0 => l.push(format!("BIOS NVRAM File={}", quote(&nvram))),
@@ -203,11 +213,11 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
         qs(
             &mut l,
             "VMStateFile",
-            &format!(
+            &p(&format!(
                 "{}/{}.sav",
                 m.snapshot_folder(),
                 ids::vbox_time(m.state_change_ns)
-            ),
+            )),
         );
     }
     qs(
@@ -258,7 +268,7 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
             l.push(format!(
                 "{}={}",
                 quote(&format!("{disk_ctl}-0-0")),
-                quote(&d.file)
+                quote(&p(&d.file))
             ));
             l.push(format!(
                 "{}={}",
@@ -321,7 +331,7 @@ pub fn machine_readable(m: &Machine, family: Family, additions: &str, revision: 
     qs(
         &mut l,
         "rec_screen_dest_filename",
-        &format!("{}/{}-screen0.webm", m.vm_dir, m.name),
+        &p(&format!("{}/{}-screen0.webm", m.vm_dir, m.name)),
     );
     qs(
         &mut l,
@@ -438,7 +448,8 @@ pub fn snapshot_machine_readable(m: &Machine) -> String {
 }
 
 /// The human `showvminfo` text (the fields a person looks at; not meant for parsing).
-pub fn human(m: &Machine) -> String {
+pub fn human(m: &Machine, host: Host) -> String {
+    let p = |path: &str| host.shown_path(path);
     let mut o = String::new();
     let mut row = |k: &str, v: &str| o.push_str(&format!("{:<29}{v}\n", format!("{k}:")));
     row("Name", &m.name);
@@ -453,9 +464,9 @@ pub fn human(m: &Machine) -> String {
     );
     row("Guest OS", &os_description(&m.hw.ostype));
     row("UUID", &m.uuid);
-    row("Config file", &m.cfg_file);
-    row("Snapshot folder", &m.snapshot_folder());
-    row("Log folder", &m.log_folder());
+    row("Config file", &p(&m.cfg_file));
+    row("Snapshot folder", &p(&m.snapshot_folder()));
+    row("Log folder", &p(&m.log_folder()));
     row("Hardware UUID", &m.hardware_uuid);
     row("Memory size", &format!("{}MB", m.hw.memory));
     row("Number of CPUs", &m.hw.cpus.to_string());
@@ -470,7 +481,7 @@ pub fn human(m: &Machine) -> String {
     if let Some(d) = &m.disk {
         row(
             &format!("{} (0, 0)", d.controller),
-            &format!("{} (UUID: {})", d.file, d.uuid),
+            &format!("{} (UUID: {})", p(&d.file), d.uuid),
         );
     }
     for (i, nic) in m.hw.nics.iter().enumerate() {

@@ -88,6 +88,53 @@ impl Host {
         }
     }
 
+    /// A path of this machine as VirtualBox on the simulated host prints it. On Windows, paths
+    /// are drive-letter paths with backslashes (`C:\Users\me\VirtualBox VMs\web1\web1.vbox`;
+    /// IPRT's RTPathAbs on Windows, reference §11.3 `CfgFile`). The world's files live on this
+    /// Linux machine, so its root `/` stands for drive `C:\` (a simulation device, not a
+    /// VirtualBox behaviour): `/home/me/x.vbox` is shown as `C:\home\me\x.vbox`.
+    pub fn shown_path(self, path: &str) -> String {
+        if self != Host::Windows || !path.starts_with('/') {
+            return path.to_string();
+        }
+        let backslashed = path.replace('/', "\\");
+        // `/D:/x` is how `local_path` keeps a path on another drive.
+        let other_drive = path
+            .as_bytes()
+            .get(1..3)
+            .is_some_and(|d| d[0].is_ascii_uppercase() && d[1] == b':');
+        if other_drive {
+            backslashed[1..].to_string()
+        } else {
+            format!("C:{backslashed}")
+        }
+    }
+
+    /// A path given on VBoxManage's command line as this machine's path (`shown_path` undone).
+    /// On Windows both separators are accepted (IPRT's RTPATH_IS_SLASH), a drive letter is
+    /// case-insensitive, and a path from the root without a drive (`\x` or `/x`) is on the
+    /// current drive, C:. A path on another drive names a file this world does not have; it is
+    /// kept under `/<letter>:/` so that opening it fails as a missing file does.
+    pub fn local_path(self, arg: &str) -> String {
+        if self != Host::Windows {
+            return arg.to_string();
+        }
+        let slashed = arg.replace('\\', "/");
+        let bytes = slashed.as_bytes();
+        if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+            let rest = &slashed[2..];
+            if bytes[0].eq_ignore_ascii_case(&b'c') {
+                return if rest.starts_with('/') {
+                    rest.to_string()
+                } else {
+                    format!("/{rest}")
+                };
+            }
+            return format!("/{}:{rest}", bytes[0].to_ascii_uppercase() as char);
+        }
+        slashed
+    }
+
     /// The 6.1.28+ allowed host-only ranges apply on Linux and macOS only.
     pub fn restricts_host_only_ranges(self) -> bool {
         self != Host::Windows
@@ -109,6 +156,28 @@ mod tests {
             "VirtualBox Host-Only Ethernet Adapter #2"
         );
         assert_eq!(Host::Linux.host_only_name(1), "vboxnet1");
+    }
+
+    #[test]
+    fn windows_shows_paths_on_drive_c_and_reads_them_back() {
+        let host = "/home/me/VirtualBox VMs/web1/web1.vbox";
+        let shown = Host::Windows.shown_path(host);
+        assert_eq!(shown, r"C:\home\me\VirtualBox VMs\web1\web1.vbox");
+        assert_eq!(Host::Windows.local_path(&shown), host);
+        assert_eq!(
+            Host::Windows.local_path(r"c:\home\me\x.ova"),
+            "/home/me/x.ova"
+        );
+        assert_eq!(
+            Host::Windows.local_path(r"\home\me\x.ova"),
+            "/home/me/x.ova"
+        );
+        assert_eq!(Host::Windows.local_path("/home/me/x.ova"), "/home/me/x.ova");
+        assert_eq!(Host::Windows.local_path(r"labs\x.ova"), "labs/x.ova");
+        assert_eq!(Host::Windows.local_path(r"d:\x.ova"), "/D:/x.ova");
+        assert_eq!(Host::Windows.shown_path("/D:/x.ova"), r"D:\x.ova");
+        assert_eq!(Host::Linux.shown_path(host), host);
+        assert_eq!(Host::Macos.local_path(r"a\b"), r"a\b");
     }
 
     #[test]

@@ -115,6 +115,16 @@ impl Ctx {
         let _ = writeln!(err);
     }
 
+    /// A path of this machine as VirtualBox on the simulated host prints it (`C:\…` on Windows).
+    pub fn shown(&self, path: &str) -> String {
+        self.host.shown_path(path)
+    }
+
+    /// A path argument as this machine's path (a Windows world accepts `C:\…`).
+    pub fn local(&self, arg: &str) -> String {
+        self.host.local_path(arg)
+    }
+
     /// The default machine folder (`setproperty machinefolder`, else `$HOME/VirtualBox VMs`).
     pub fn machine_folder(&self, state: &State) -> String {
         if let Some(f) = &state.machine_folder {
