@@ -60,10 +60,13 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
     eprintln!("real appliance ready in {:?}", started.elapsed());
 
     w.host_only_with_dhcp("192.168.56.101", "192.168.56.254");
-    w.linked_clones(ova.to_str().unwrap(), &["r1"]);
+    // A long name, as a lab's VMs have (`<lab>-<vm>`): the VM's folder is then deeper than a
+    // UNIX socket's path may be (108 bytes), which QEMU's monitor must not depend on.
+    let r1 = "r1-a-linked-clone-of-the-course-appliance-with-a-name-as-long-as-a-lab-gives";
+    w.linked_clones(ova.to_str().unwrap(), &[r1]);
     w.vbm(&[
         "modifyvm",
-        "r1",
+        r1,
         "--nic1",
         "hostonly",
         "--hostonlyadapter1",
@@ -75,16 +78,16 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
         "--interface",
         "vboxnet0",
         "--vm",
-        "r1",
+        r1,
         "--nic",
         "1",
         "--fixed-address",
         "192.168.56.21",
     ]);
-    let mac = w.mac("r1", 1);
+    let mac = w.mac(r1, 1);
 
     let boot = Instant::now();
-    w.vbm(&["startvm", "r1", "--type", "headless"]);
+    w.vbm(&["startvm", r1, "--type", "headless"]);
     w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(300));
     eprintln!("boot to SSH: {:?}", boot.elapsed());
     let host_kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
@@ -105,7 +108,7 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
     );
     assert_eq!(facts[3], "qemu", "a real virtual machine: {facts:?}");
     assert!(
-        !w.vbm(&["guestproperty", "enumerate", "r1"])
+        !w.vbm(&["guestproperty", "enumerate", r1])
             .contains("/VirtualBox/GuestInfo/Net"),
         "no Guest Additions on the appliance, so nothing publishes its addresses"
     );
@@ -115,21 +118,26 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
         "echo provisioned | sudo tee /etc/provisioned >/dev/null && sync",
     );
 
-    w.vbm(&["controlvm", "r1", "acpipowerbutton"]);
-    wait_state(&w, "r1", "poweroff", Duration::from_secs(120));
+    w.vbm(&["controlvm", r1, "acpipowerbutton"]);
+    wait_state(&w, r1, "poweroff", Duration::from_secs(120));
 
-    w.vbm(&["startvm", "r1", "--type", "headless"]);
+    w.vbm(&["startvm", r1, "--type", "headless"]);
     w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(300));
     assert_eq!(
         w.ssh_ok("192.168.56.21", "cat /etc/provisioned"),
         "provisioned",
         "the linked clone's differencing image keeps what was written"
     );
-    w.vbm(&["controlvm", "r1", "poweroff"]);
-    wait_state(&w, "r1", "poweroff", Duration::from_secs(30));
-    let clone_dir = w.root.join("worlds").join(&w.name).join("machines/r1");
+    w.vbm(&["controlvm", r1, "poweroff"]);
+    wait_state(&w, r1, "poweroff", Duration::from_secs(30));
+    let clone_dir = w
+        .root
+        .join("worlds")
+        .join(&w.name)
+        .join("machines")
+        .join(r1);
     assert!(clone_dir.exists());
-    w.vbm(&["unregistervm", "r1", "--delete"]);
+    w.vbm(&["unregistervm", r1, "--delete"]);
     assert!(
         !clone_dir.exists(),
         "the clone's folder and its differencing image are gone"

@@ -22,6 +22,8 @@ use crate::vm::port_forwards;
 
 const QEMU: &str = "qemu-system-x86_64";
 const QEMU_IMG: &str = "qemu-img";
+/// QEMU monitors of every world's VMs (see `qmp_socket`).
+const QMP_DIR: &str = "/run/vboxsim-qmp";
 
 pub struct QemuGuest {
     /// None until QEMU is started (after the NICs' links exist).
@@ -135,9 +137,41 @@ fn accelerator() -> String {
     {
         return a;
     }
-    // /dev/kvm can exist where guests cannot run (no nested virtualisation): QEMU then starts
-    // but the guest never executes. Measured here; so KVM is opt-in.
-    "tcg".into()
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let kvm_opens = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    accelerator_for(&cpuinfo, kvm_opens).into()
+}
+
+/// KVM needs the processor's virtualisation extensions (`vmx`, `svm`) as well as `/dev/kvm`:
+/// a sandbox or a VM without nested virtualisation can offer the device while guests never
+/// run (measured on the machine this was written on: no `vmx` flag, guests hang). QEMU falls
+/// back to TCG itself when KVM fails to initialise (`kvm:tcg`).
+fn accelerator_for(cpuinfo: &str, kvm_opens: bool) -> &'static str {
+    let extensions = cpuinfo
+        .lines()
+        .filter(|line| line.starts_with("flags"))
+        .any(|line| {
+            line.split_whitespace()
+                .any(|flag| flag == "vmx" || flag == "svm")
+        });
+    if extensions && kvm_opens {
+        "kvm:tcg"
+    } else {
+        "tcg"
+    }
+}
+
+/// Where QEMU's monitor listens for this VM. Not in the VM's folder: a UNIX socket's path must
+/// be shorter than 108 bytes (sun_path), and a world's VM folders are deeper than that for long
+/// world or lab names. UUIDs are unique across worlds.
+fn qmp_socket(uuid: &str) -> Result<PathBuf, String> {
+    let dir = Path::new(QMP_DIR);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{QMP_DIR}: {e}"))?;
+    Ok(dir.join(format!("{uuid}.qmp")))
 }
 
 fn short(uuid: &str) -> String {
@@ -160,9 +194,7 @@ impl QemuGuest {
         let state = store.read()?;
         let disk = m.disk.as_ref().ok_or("the VM has no disk to boot from")?;
         let top = disk_chain(&disk.layers)?;
-        let run_dir = PathBuf::from(&m.vm_dir).join(".vboxsim");
-        std::fs::create_dir_all(&run_dir).map_err(|e| format!("{}: {e}", run_dir.display()))?;
-        let qmp = run_dir.join("qmp.sock");
+        let qmp = qmp_socket(&m.uuid)?;
         let _ = std::fs::remove_file(&qmp);
         let mut guest = QemuGuest {
             qemu: None,
@@ -457,6 +489,16 @@ mod tests {
             std::fs::write(format!("{layer}/{f}"), "x").unwrap();
         }
         layer
+    }
+
+    #[test]
+    fn kvm_only_with_the_processor_s_extensions_and_the_device() {
+        let vmx = "processor\t: 0\nflags\t\t: fpu vme vmx sse2\n";
+        let plain = "processor\t: 0\nflags\t\t: fpu vme sse2\n";
+        assert_eq!(accelerator_for(vmx, true), "kvm:tcg");
+        assert_eq!(accelerator_for(vmx, false), "tcg");
+        assert_eq!(accelerator_for(plain, true), "tcg");
+        assert_eq!(accelerator_for("flags : svm\n", true), "kvm:tcg");
     }
 
     #[test]
