@@ -22,7 +22,7 @@ use crate::lab::model::{ImageSource, NetworkKind, Password, PrivateKey};
 use crate::report::doctor_view::{self, Finding, Status};
 
 /// The VirtualBox versions labctl is built and tested against.
-const TESTED: &[(u32, u32)] = &[(6, 1), (7, 0), (7, 1)];
+const TESTED: &[(u32, u32)] = &[(6, 1), (7, 0), (7, 1), (7, 2)];
 /// Share of the host's available memory above which the lab is said to be tight.
 const TIGHT_MEMORY: f64 = 0.8;
 
@@ -40,7 +40,7 @@ pub(crate) fn doctor(ui: &Ui, arg: &LabArg) -> Result<u8, Error> {
         Err(Error::NoVirtualBox) => {
             findings.push(
                 Finding::new("VirtualBox", Status::Problem, "VBoxManage not found").help(
-                    "install VirtualBox (6.1, 7.0 or 7.1), or point LABCTL_VBOXMANAGE at VBoxManage",
+                    "install VirtualBox (6.1, 7.0, 7.1 or 7.2), or point LABCTL_VBOXMANAGE at VBoxManage",
                 ),
             );
             None
@@ -115,7 +115,7 @@ fn virtualbox_findings(session: &LabSession, findings: &mut Vec<Finding>) -> Opt
             Status::Warning,
             format!("{found}: not a version labctl is tested with"),
         )
-        .help("labctl is tested with VirtualBox 6.1, 7.0 and 7.1")
+        .help("labctl is tested with VirtualBox 6.1, 7.0, 7.1 and 7.2")
     });
     let info = match session.vbox.host_info() {
         Ok(info) => info,

@@ -1,6 +1,6 @@
 //! Parsers of VBoxManage's listings: `list vms`, `list hostonlyifs`, `list natnets`,
 //! `list dhcpservers`, `list systemproperties`, `getextradata … enumerate` and `--version`.
-//! They read by key, not by position, and accept the formats of 6.1, 7.0 and 7.1.
+//! They read by key, not by position, and accept the formats of 6.1, 7.0, 7.1 and 7.2.
 
 use std::net::Ipv4Addr;
 

@@ -1,7 +1,7 @@
 //! The course labs, end to end on the simulated VirtualBox, with the lab and scenario files as
 //! shipped (only the appliance pointed at a simulated one): each lab comes up, verifies with
 //! every check passing, runs each of its scenarios, and is destroyed without a trace. Between
-//! them they cover every emulated VirtualBox release (6.1, 7.0, 7.1) and both appliance
+//! them they cover every emulated VirtualBox release (6.1, 7.0, 7.1, 7.2) and both appliance
 //! flavours (`course`: no Guest Additions, eth0 only; `box`: Guest Additions); exam3 runs on
 //! each discovery service a machine here can install (etcd, ZooKeeper).
 
@@ -326,7 +326,7 @@ fn voting_comes_up_counts_every_vote_and_is_destroyed() {
     });
 }
 
-/// On VirtualBox 7.1, the course appliance: voting without Guest Additions.
+/// On VirtualBox 7.2, the course appliance: voting without Guest Additions.
 #[test]
 fn voting_on_the_course_appliance_comes_up_counts_every_vote_and_is_destroyed() {
     course_lab(CourseLab {
@@ -334,7 +334,7 @@ fn voting_on_the_course_appliance_comes_up_counts_every_vote_and_is_destroyed() 
         lab: "voting",
         vars: &[],
         scenarios: &[],
-        version: Some("7.1.4r165100"),
+        version: Some("7.2.4r170995"),
         flavour: "course",
         guest: "queue",
         breakages: &[],
@@ -357,7 +357,7 @@ fn exam3_on_ubuntu_comes_up_verifies_adds_a_replica_and_is_destroyed() {
     });
 }
 
-/// On VirtualBox 7.0, an Ubuntu appliance.
+/// On VirtualBox 7.2 (its NAT network DHCP defaults differ from 7.1's), an Ubuntu appliance.
 #[test]
 fn escalamiento_on_ubuntu_comes_up_switches_to_least_conn_fails_over_and_is_destroyed() {
     course_lab(CourseLab {
@@ -365,7 +365,7 @@ fn escalamiento_on_ubuntu_comes_up_switches_to_least_conn_fails_over_and_is_dest
         lab: "escalamiento",
         vars: &[],
         scenarios: &["escalamiento-least-conn", "escalamiento-failover"],
-        version: Some("7.0.20r163906"),
+        version: Some("7.2.4r170995"),
         flavour: "ubuntu",
         guest: "app1",
         breakages: &[],

@@ -71,6 +71,7 @@ fn showvminfo_machinereadable_matches_capture_per_version() {
         (Family::V7_0, "7.0"),
         (Family::V6_1, "6.1"),
         (Family::V7_1, "7.1"),
+        (Family::V7_2, "7.2"),
     ] {
         let got = machine_readable(&sample_machine(), family, Host::Linux, "7.0.20", "163906");
         let want = golden(dir, "showvminfo-poweroff.txt");

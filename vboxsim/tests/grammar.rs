@@ -264,15 +264,65 @@ fn help_goes_to_stdout_with_exit_0() {
     assert_eq!(r.stderr, "");
 }
 
+/// 7.2: its version, its logo (the build year ends the copyright line), the NAT network DHCP
+/// server its first start makes at .2 with the pool from .3 (7.1: .3 and .4), NAT adapters'
+/// three new settings and no 2D video line in showvminfo. A later release is refused.
 #[test]
-fn version_7_2_is_refused() {
-    // 7.2 is not emulated: answering as 7.1 would hide its NAT network changes.
+fn version_7_2_is_emulated_with_its_differences_and_later_ones_are_refused() {
     let sim = Sim::with_version("grammar-72", "7.2.4r170995");
-    let r = sim.vbm(&["--version"]);
+    assert_eq!(sim.ok(&["--version"]).stdout, "7.2.4r170995\n");
+    let r = sim.vbm(&["modifyvm"]);
+    assert!(
+        r.stderr.starts_with(
+            "Oracle VirtualBox Command Line Management Interface Version 7.2.4\n\
+             Copyright (C) 2005-2025 Oracle and/or its affiliates\n\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    sim.ok(&[
+        "natnetwork",
+        "add",
+        "--netname",
+        "n72",
+        "--network",
+        "10.0.9.0/24",
+        "--enable",
+        "--dhcp",
+        "on",
+    ]);
+    sim.ok(&["natnetwork", "start", "--netname", "n72"]);
+    let servers = sim.ok(&["list", "dhcpservers"]).stdout;
+    assert!(
+        servers.contains(
+            "NetworkName:    n72\nDhcpd IP:       10.0.9.2\nLowerIPAddress: 10.0.9.3\nUpperIPAddress: 10.0.9.254"
+        ),
+        "{servers}"
+    );
+    sim.ok(&["natnetwork", "stop", "--netname", "n72"]);
+    let ova = sim.ova("app72", 1);
+    sim.ok(&["import", &ova, "--vsys", "0", "--vmname", "v72"]);
+    let info = sim.info("v72");
+    assert_eq!(info.get("enableTFTP").map(String::as_str), Some("0"));
+    assert_eq!(
+        info.get("localhostReachable").map(String::as_str),
+        Some("0")
+    );
+    assert!(!info.contains_key("accelerate2dvideo"), "{info:?}");
+    let on_71 = Sim::with_version("grammar-72-71", "7.1.4r165100");
+    let ova = on_71.ova("app71", 1);
+    on_71.ok(&["import", &ova, "--vsys", "0", "--vmname", "v71"]);
+    let info = on_71.info("v71");
+    assert!(
+        info.contains_key("accelerate2dvideo") && !info.contains_key("enableTFTP"),
+        "{info:?}"
+    );
+    let later = Sim::with_version("grammar-73", "7.3.0r180000");
+    let r = later.vbm(&["--version"]);
     assert_ne!(r.code, 0);
     assert!(
         r.stderr
-            .contains("unsupported VBOXSIM_VERSION '7.2.4r170995'"),
+            .contains("unsupported VBOXSIM_VERSION '7.3.0r180000'"),
         "{}",
         r.stderr
     );

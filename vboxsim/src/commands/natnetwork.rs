@@ -230,8 +230,8 @@ fn natnet_change(
             if sub == "start" {
                 // NATNetwork::start fails without error info: VBoxManage prints the bare code and
                 // context, then its own line (errorArgument: exit 2).
-                nat_network_service::start(&ctx.store, state, &netname).map_err(|_| {
-                    VBoxError::Chain {
+                nat_network_service::start(&ctx.store, state, &netname, ctx.emu.family).map_err(
+                    |_| VBoxError::Chain {
                         first: Box::new(VBoxError::Bare {
                             code: vbox_error::E_FAIL,
                             text: "Unspecified error",
@@ -243,8 +243,8 @@ fn natnet_change(
                         }),
                         then: vec!["Failed to start network".into()],
                         exit: 2,
-                    }
-                })
+                    },
+                )
             } else {
                 nat_network_service::stop(state, &netname);
                 Ok(())
@@ -401,10 +401,17 @@ mod tests {
         assert_eq!(gateway("10.0.9.0/24"), "10.0.9.1");
         assert_eq!(parse_cidr("10.0.9.7/24").unwrap().0.to_string(), "10.0.9.0");
         assert!(parse_cidr("10.0.9.0").is_none());
-        let d = crate::net::nat_network_service::default_dhcp("n", "10.0.9.0/24").unwrap();
+        use crate::net::nat_network_service::default_dhcp;
+        use crate::vbox::emulation::Family;
+        let d = default_dhcp("n", "10.0.9.0/24", Family::V7_1).unwrap();
         assert_eq!(
             (d.ip.as_str(), d.lower.as_str(), d.upper.as_str()),
             ("10.0.9.3", "10.0.9.4", "10.0.9.254")
+        );
+        let d = default_dhcp("n", "10.0.9.0/24", Family::V7_2).unwrap();
+        assert_eq!(
+            (d.ip.as_str(), d.lower.as_str(), d.upper.as_str()),
+            ("10.0.9.2", "10.0.9.3", "10.0.9.254")
         );
     }
 }

@@ -122,7 +122,7 @@ pub fn machine_readable(
     if family == Family::V7_0 {
         o2.push_str("Encryption:     disabled\n");
     }
-    if family == Family::V7_1 {
+    if family >= Family::V7_1 {
         o2.push_str("encryption=\"disabled\"\n");
     }
     o = o2;
@@ -137,15 +137,17 @@ pub fn machine_readable(
             m.groups.join(",")
         },
     );
+    // 7.1 and 7.2 print the platform right after the groups (VBoxManageInfo.cpp 7.1.4, line
+    // 1214: SHOW_UTF8_STRING("platformArchitecture", …) follows the groups).
+    if family >= Family::V7_1 {
+        q("platformArchitecture", "x86");
+    }
     q("ostype", &os_description(&m.hw.ostype));
     q("UUID", &m.uuid);
     q("CfgFile", &p(&m.cfg_file));
     q("SnapFldr", &p(&m.snapshot_folder()));
     q("LogFldr", &p(&m.log_folder()));
     q("hardwareuuid", &m.hardware_uuid);
-    if family == Family::V7_1 {
-        q("platformArchitecture", "x86");
-    }
     let mut o3 = lines.join("\n");
     o3.push('\n');
     o.push_str(&o3);
@@ -181,7 +183,7 @@ pub fn machine_readable(
     match family {
         Family::V6_1 => {}
         Family::V7_0 => l.push(format!("BIOS NVRAM File={}", quote(&nvram))),
-        Family::V7_1 => qs(&mut l, "NvramFile", &nvram),
+        Family::V7_1 | Family::V7_2 => qs(&mut l, "NvramFile", &nvram),
     }
     qs(&mut l, "rtcuseutc", &s("rtcuseutc", "on"));
     qs(&mut l, "hwvirtex", &s("hwvirtex", "on"));
@@ -227,7 +229,11 @@ pub fn machine_readable(
     );
     raw(&mut l, "monitorcount", "1".into());
     qs(&mut l, "accelerate3d", &s("accelerate3d", "off"));
-    qs(&mut l, "accelerate2dvideo", &s("accelerate2dvideo", "off"));
+    // 7.2 dropped 2D video acceleration from the listing (VBoxManageInfo.cpp of 7.2.0: the line
+    // after accelerate3d is teleporterenabled).
+    if family <= Family::V7_1 {
+        qs(&mut l, "accelerate2dvideo", &s("accelerate2dvideo", "off"));
+    }
     qs(&mut l, "teleporterenabled", "off");
     raw(&mut l, "teleporterport", "0".into());
     qs(&mut l, "teleporteraddress", "");
@@ -291,7 +297,7 @@ pub fn machine_readable(
         None => l.push(format!("{}=\"none\"", quote(&format!("{disk_ctl}-0-0")))),
     }
     for (i, nic) in m.hw.nics.iter().enumerate() {
-        nic_block(&mut l, i + 1, nic);
+        nic_block(&mut l, i + 1, nic, family);
     }
     qs(&mut l, "hidpointing", &s("hidpointing", "usbtablet"));
     qs(&mut l, "hidkeyboard", &s("hidkeyboard", "ps2kbd"));
@@ -304,6 +310,11 @@ pub fn machine_readable(
     qs(&mut l, "audio_out", &s("audio_out", "on"));
     qs(&mut l, "audio_in", &s("audio_in", "off"));
     qs(&mut l, "clipboard", &s("clipboard", "bidirectional"));
+    // VBOX_WITH_SHARED_CLIPBOARD_TRANSFERS is built for Linux and Windows hosts (Config.kmk of
+    // 7.1; VBoxManageInfo.cpp 7.1.4, line 2390). The 7.0 capture (§11.3) has no such line.
+    if family >= Family::V7_1 && host != Host::Macos {
+        qs(&mut l, "clipboard_file_transfers", "off");
+    }
     qs(&mut l, "draganddrop", &s("draganddrop", "bidirectional"));
     if m.session.is_some() {
         qs(
@@ -319,6 +330,10 @@ pub fn machine_readable(
     qs(&mut l, "usb", &s("usb", "on"));
     qs(&mut l, "ehci", &s("ehci", "on"));
     qs(&mut l, "xhci", &s("xhci", "off"));
+    if family >= Family::V7_1 {
+        // VBoxManageInfo.cpp 7.1.4, line 2910.
+        qs(&mut l, "recording_started", "off");
+    }
     qs(&mut l, "recording_enabled", "off");
     raw(&mut l, "recording_screens", "1".into());
     if family >= Family::V7_0 {
@@ -327,6 +342,11 @@ pub fn machine_readable(
     qs(&mut l, "rec_screen_enabled", "on");
     raw(&mut l, "rec_screen_id", "0".into());
     qs(&mut l, "rec_screen_video_enabled", "on");
+    if family >= Family::V7_1 {
+        // VBOX_WITH_AUDIO_RECORDING (VBoxManageInfo.cpp 7.1.4, line 2968); audio is off
+        // (ac_enabled=false below).
+        qs(&mut l, "rec_screen_audio_enabled", "off");
+    }
     qs(&mut l, "rec_screen_dest", "File");
     qs(
         &mut l,
@@ -341,7 +361,11 @@ pub fn machine_readable(
     qs(&mut l, "rec_screen_video_res_xy", "1024x768");
     raw(&mut l, "rec_screen_video_rate_kbps", "512".into());
     raw(&mut l, "rec_screen_video_fps", "25".into());
-    qs(&mut l, "description", &m.description);
+    // Only a VM with a description has the line (VBoxManageInfo.cpp since 6.1:
+    // `if (!description.isEmpty())`).
+    if !m.description.is_empty() {
+        qs(&mut l, "description", &m.description);
+    }
     raw(&mut l, "GuestMemoryBalloon", "0".into());
     if m.state.is_active()
         && let Some(level) = m.guest_props.get("/VirtualBox/GuestAdd/Version")
@@ -363,7 +387,7 @@ pub fn machine_readable(
     o
 }
 
-fn nic_block(l: &mut Vec<String>, n: usize, nic: &Nic) {
+fn nic_block(l: &mut Vec<String>, n: usize, nic: &Nic, family: Family) {
     let q = |v: &str| quote(v);
     if !nic.enabled() {
         l.push(format!("nic{n}={}", q("none")));
@@ -398,6 +422,14 @@ fn nic_block(l: &mut Vec<String>, n: usize, nic: &Nic) {
             ("tcpWndRcv", "64"),
         ] {
             l.push(format!("{k}={}", q(v)));
+        }
+        // 7.2's NAT settings line (VBoxManageInfo.cpp of 7.2.0, NAT case of showVMInfo:
+        // "localhostReachable=\"%d\"\nforwardBroadcast=\"%d\"\nenableTFTP=\"%d\"\n"). 0 for
+        // VMs made by 7.x is a guess (DrvNATlibslirp.cpp: TFTP off for new VMs).
+        if family >= Family::V7_2 {
+            for k in ["localhostReachable", "forwardBroadcast", "enableTFTP"] {
+                l.push(format!("{k}={}", q("0")));
+            }
         }
         for (i, r) in nic.nat_rules.iter().enumerate() {
             l.push(format!("Forwarding({i})={}", q(&r.render())));

@@ -191,7 +191,7 @@ fn start_one(
         m.state_change_ns = ids::now_ns();
         m.boot_id += 1;
         m.nic_leases = leases.clone();
-        start_network_services(&ctx.store, state, &leases);
+        start_network_services(ctx, state, &leases);
         Ok(())
     });
     if let Err(e) = claimed {
@@ -242,10 +242,11 @@ fn start_one(
 /// from powering up) and each NAT network's service (SessionMachine::beginPowerUp →
 /// VirtualBox::i_natNetworkRefInc → NATNetwork::start).
 fn start_network_services(
-    store: &crate::store::Store,
+    ctx: &Ctx,
     state: &mut crate::model::state::State,
     leases: &[lease::NicLease],
 ) {
+    let store = &ctx.store;
     for l in leases {
         let _ = match &l.segment {
             lease::Segment::HostOnly(interface) => crate::net::dhcp_service::ensure_running(
@@ -254,7 +255,7 @@ fn start_network_services(
                 &format!("HostInterfaceNetworking-{interface}"),
             ),
             lease::Segment::NatNetwork(name) => {
-                crate::net::nat_network_service::start(store, state, name)
+                crate::net::nat_network_service::start(store, state, name, ctx.emu.family)
             }
             lease::Segment::HostOnlyNet(name) => {
                 crate::net::dhcp_service::ensure_vmnet_running(store, state, name)

@@ -14,18 +14,24 @@ use crate::model::nic::Attachment;
 use crate::model::state::State;
 use crate::net::{cidr, dhcp_service};
 use crate::store::Store;
+use crate::vbox::emulation::Family;
 
-/// The DHCP server object `NATNetwork::start` creates for a network of `cidr`.
-pub fn default_dhcp(name: &str, network: &str) -> Option<DhcpServer> {
+/// The DHCP server object `NATNetwork::start` creates for a network of `cidr`: its address is
+/// the first offset `i_findFirstAvailableOffset` finds, the pool starts at the next. Up to 7.1
+/// the offset skips the host loopback mapping every new network has (`127.0.0.1=2`), so .3 and
+/// .4 (NATNetworkImpl.cpp 7.1.12, lines 1074–1120); 7.2's loop no longer skips it, so .2 and .3
+/// (NATNetworkImpl.cpp of 7.2.0; VirtualBox/virtualbox issue #627 reports the .3 pool on 7.2.6).
+pub fn default_dhcp(name: &str, network: &str, family: Family) -> Option<DhcpServer> {
     let (net, len) = cidr::parse_cidr(network)?;
     let base = u32::from(net);
     let mask = u32::MAX << (32 - len);
     let broadcast = base | !mask;
+    let server = if family >= Family::V7_2 { 2 } else { 3 };
     Some(DhcpServer {
         network: name.to_string(),
-        ip: Ipv4Addr::from(base + 3).to_string(),
+        ip: Ipv4Addr::from(base + server).to_string(),
         mask: Ipv4Addr::from(mask).to_string(),
-        lower: Ipv4Addr::from(base + 4).to_string(),
+        lower: Ipv4Addr::from(base + server + 1).to_string(),
         upper: Ipv4Addr::from(broadcast - 1).to_string(),
         enabled: true,
         fixed: Vec::new(),
@@ -35,7 +41,7 @@ pub fn default_dhcp(name: &str, network: &str) -> Option<DhcpServer> {
 
 /// Starts the NAT network's service: its DHCP server (created first when missing). A disabled
 /// network starts nothing.
-pub fn start(store: &Store, state: &mut State, name: &str) -> Result<(), String> {
+pub fn start(store: &Store, state: &mut State, name: &str, family: Family) -> Result<(), String> {
     let Some(i) = state.natnet(name) else {
         return Ok(());
     };
@@ -48,7 +54,7 @@ pub fn start(store: &Store, state: &mut State, name: &str) -> Result<(), String>
         return Ok(());
     }
     if state.dhcp(name).is_none()
-        && let Some(server) = default_dhcp(name, &natnet.cidr)
+        && let Some(server) = default_dhcp(name, &natnet.cidr, family)
     {
         state.dhcpservers.push(server);
     }

@@ -6,6 +6,7 @@ pub enum Family {
     V6_1,
     V7_0,
     V7_1,
+    V7_2,
 }
 
 /// The VirtualBox release vboxsim answers as (`VBOXSIM_VERSION`, default 7.0.20r163906).
@@ -35,12 +36,11 @@ impl Emulation {
         let family = match (major, minor) {
             (Some(6), Some(1)) => Family::V6_1,
             (Some(7), Some(0)) => Family::V7_0,
-            // 7.2 changed the NAT engine and NAT networks (VirtualBox/virtualbox issues #136,
-            // #140, #271, #627); it is not emulated, so it is refused rather than answered as 7.1.
             (Some(7), Some(1)) => Family::V7_1,
+            (Some(7), Some(2)) => Family::V7_2,
             _ => {
                 return Err(format!(
-                    "unsupported VBOXSIM_VERSION '{text}' (emulated: 6.1.x, 7.0.x, 7.1.x, e.g. {})",
+                    "unsupported VBOXSIM_VERSION '{text}' (emulated: 6.1.x, 7.0.x, 7.1.x, 7.2.x, e.g. {})",
                     Emulation::DEFAULT
                 ));
             }
@@ -92,10 +92,22 @@ impl Emulation {
                 "Oracle VM VirtualBox Command Line Management Interface Version {}\nCopyright (C) 2005-2024 Oracle and/or its affiliates\n\n",
                 self.short()
             ),
-            Family::V7_1 => format!(
-                "Oracle VirtualBox Command Line Management Interface Version {}\nCopyright (C) 2005-2024 Oracle and/or its affiliates\n\n",
-                self.short()
+            Family::V7_1 | Family::V7_2 => format!(
+                "Oracle VirtualBox Command Line Management Interface Version {}\nCopyright (C) 2005-{} Oracle and/or its affiliates\n\n",
+                self.short(),
+                self.build_year()
             ),
+        }
+    }
+
+    /// The year the release was built, which ends the logo's copyright line: VBOX_C_YEAR is
+    /// `$(date-utc %Y)` at build time (Config.kmk). Which releases were built in which year is
+    /// a guess from their order: 7.1.0–7.1.4 in 2024, 7.1.6 to 7.2.4 in 2025, later in 2026.
+    fn build_year(&self) -> u32 {
+        match self.triple() {
+            t if t < (7, 1, 6) => 2024,
+            t if t < (7, 2, 6) => 2025,
+            _ => 2026,
         }
     }
 
@@ -123,6 +135,23 @@ mod tests {
             Emulation::parse("7.1.4r165100").unwrap().family,
             Family::V7_1
         );
+        assert_eq!(
+            Emulation::parse("7.2.4r170995").unwrap().family,
+            Family::V7_2
+        );
+        assert!(
+            Emulation::parse("7.2.4r170995")
+                .unwrap()
+                .logo()
+                .starts_with("Oracle VirtualBox Command Line Management Interface Version 7.2.4\nCopyright (C) 2005-2025 ")
+        );
+        assert!(
+            Emulation::parse("7.1.4r165100")
+                .unwrap()
+                .logo()
+                .contains("2005-2024 ")
+        );
+        assert!(Emulation::parse("7.3.0r1").is_err());
         assert_eq!(
             Emulation::parse("6.1.38_Debianr153438").unwrap().short(),
             "6.1.38"
