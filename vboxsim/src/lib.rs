@@ -15,6 +15,7 @@ pub mod tool;
 pub mod vbox;
 pub mod vm;
 pub mod world;
+pub mod worlds_root;
 
 use std::ffi::OsString;
 

@@ -13,13 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::net::host_net::ip;
 use crate::store::{Store, process_start_time};
-
-pub fn root() -> PathBuf {
-    std::env::var_os("VBOXSIM_ROOT")
-        .filter(|r| !r.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/var/lib/vboxsim".into())
-}
+use crate::worlds_root::root;
 
 pub struct World {
     pub name: String,
@@ -324,6 +318,9 @@ pub fn main(args: &[String]) -> i32 {
             }
             0
         }
-        _ => fail(format!("unknown world command\n{}", crate::tool::USAGE)),
+        _ => fail(format!(
+            "unknown world command\n{}",
+            crate::tool::usage::USAGE
+        )),
     }
 }

@@ -1,6 +1,6 @@
 //! `VBoxManage list vms|runningvms|hostonlyifs|natnets|dhcpservers|systemproperties|ostypes|groups`.
 
-use crate::commands::natnetwork;
+use crate::commands::natnetwork::{self, yes_no};
 use crate::model::host::Host;
 use crate::model::network::DhcpServer;
 use crate::model::state::State;
@@ -228,10 +228,6 @@ fn link_local(mac: &str) -> String {
         u16::from_be_bytes([e, f]),
     ];
     std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, groups[0], groups[1], groups[2], groups[3]).to_string()
-}
-
-pub fn yes_no(b: bool) -> &'static str {
-    if b { "Yes" } else { "No" }
 }
 
 fn dhcpservers(ctx: &Ctx, state: &State) -> String {

@@ -14,4 +14,5 @@ pub mod natnetwork;
 pub mod power;
 pub mod showvminfo;
 pub mod snapshot;
+pub mod snapshot_listing;
 pub mod startvm;

@@ -1,6 +1,5 @@
 //! `VBoxManage natnetwork add|modify|remove|start|stop|list`.
 
-use crate::commands::list::yes_no;
 use crate::model::network::{NatNetRule, NatNetwork};
 use crate::model::state::State;
 use crate::net::nat_network_service;
@@ -390,6 +389,11 @@ impl Request {
         }
         Ok(())
     }
+}
+
+/// `Yes`/`No`, as VBoxManage's listings say a flag.
+pub fn yes_no(b: bool) -> &'static str {
+    if b { "Yes" } else { "No" }
 }
 
 #[cfg(test)]

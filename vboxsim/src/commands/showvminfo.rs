@@ -8,6 +8,7 @@ use crate::model::nic::{Attachment, Nic};
 use crate::vbox::ctx::Ctx;
 use crate::vbox::emulation::Family;
 use crate::vbox::getopt::{self, Arg, Item, Opt};
+use crate::vbox::machine_readable::quote;
 use crate::vbox::usage;
 use crate::vbox::vbox_error::VBoxError;
 
@@ -83,20 +84,6 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
     };
     print!("{text}");
     Ok(())
-}
-
-/// `"` and `\` escaped, newlines kept raw (as VBoxManage does).
-pub fn quote(v: &str) -> String {
-    let mut out = String::with_capacity(v.len() + 2);
-    out.push('"');
-    for c in v.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
 }
 
 fn setting<'a>(m: &'a Machine, key: &str, default: &'a str) -> &'a str {
@@ -379,7 +366,7 @@ pub fn machine_readable(
             &format!("{additions} r{revision}"),
         );
     }
-    snapshot_lines(m, &mut l);
+    crate::commands::snapshot_listing::snapshot_lines(m, &mut l);
     for line in l {
         o.push_str(&line);
         o.push('\n');
@@ -438,47 +425,6 @@ fn nic_block(l: &mut Vec<String>, n: usize, nic: &Nic, family: Family) {
 }
 
 /// `SnapshotName…` keys in tree order, `-1`, `-1-2` suffixes per level.
-fn snapshot_lines(m: &Machine, l: &mut Vec<String>) {
-    fn walk(m: &Machine, parent: Option<&str>, suffix: &str, l: &mut Vec<String>) {
-        let children: Vec<_> = m
-            .snapshots
-            .iter()
-            .filter(|s| s.parent.as_deref() == parent)
-            .collect();
-        for (i, s) in children.iter().enumerate() {
-            let key = if parent.is_none() && i == 0 && suffix.is_empty() {
-                String::new()
-            } else if parent.is_none() {
-                format!("-{}", i + 1)
-            } else {
-                format!("{suffix}-{}", i + 1)
-            };
-            l.push(format!("SnapshotName{key}={}", quote(&s.name)));
-            l.push(format!("SnapshotUUID{key}={}", quote(&s.uuid)));
-            if !s.description.is_empty() {
-                l.push(format!(
-                    "SnapshotDescription{key}={}",
-                    quote(&s.description)
-                ));
-            }
-            if m.current_snapshot.as_deref() == Some(s.uuid.as_str()) {
-                l.push(format!("CurrentSnapshotName={}", quote(&s.name)));
-                l.push(format!("CurrentSnapshotUUID={}", quote(&s.uuid)));
-                l.push(format!("CurrentSnapshotNode=\"SnapshotName{key}\""));
-            }
-            walk(m, Some(&s.uuid), &key, l);
-        }
-    }
-    walk(m, None, "", l);
-}
-
-/// The machine-readable snapshot list (`snapshot <vm> list --machinereadable`).
-pub fn snapshot_machine_readable(m: &Machine) -> String {
-    let mut l = Vec::new();
-    snapshot_lines(m, &mut l);
-    l.iter().map(|x| format!("{x}\n")).collect()
-}
-
 /// The human `showvminfo` text (the fields a person looks at; not meant for parsing).
 pub fn human(m: &Machine, host: Host) -> String {
     let p = |path: &str| host.shown_path(path);
@@ -557,7 +503,7 @@ pub fn human(m: &Machine, host: Host) -> String {
         o.push_str("* Snapshots:\n\n  None\n\n");
     } else {
         o.push_str("* Snapshots:\n\n");
-        o.push_str(&crate::commands::snapshot::human_tree(m));
+        o.push_str(&crate::commands::snapshot_listing::human_tree(m));
         o.push('\n');
     }
     o

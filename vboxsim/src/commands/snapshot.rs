@@ -2,7 +2,7 @@
 
 use crate::layers;
 use crate::model::ids;
-use crate::model::machine::{Machine, PowerState};
+use crate::model::machine::PowerState;
 use crate::model::snapshot::Snapshot;
 use crate::vbox::ctx::{Ctx, is_locked};
 use crate::vbox::getopt::{self, Arg, Item, Opt};
@@ -164,34 +164,12 @@ fn list(ctx: &Ctx, vm: &str, args: &[String]) -> Result<(), VBoxError> {
     if mr {
         print!(
             "{}",
-            crate::commands::showvminfo::snapshot_machine_readable(m)
+            crate::commands::snapshot_listing::snapshot_machine_readable(m)
         );
     } else {
-        print!("{}", human_tree(m));
+        print!("{}", crate::commands::snapshot_listing::human_tree(m));
     }
     Ok(())
-}
-
-/// `   Name: base (UUID: …) *` lines, three more spaces per level.
-pub fn human_tree(m: &Machine) -> String {
-    fn walk(m: &Machine, parent: Option<&str>, depth: usize, out: &mut String) {
-        for s in m.snapshots.iter().filter(|s| s.parent.as_deref() == parent) {
-            let pad = " ".repeat(3 + 3 * depth);
-            let star = if m.current_snapshot.as_deref() == Some(s.uuid.as_str()) {
-                " *"
-            } else {
-                ""
-            };
-            out.push_str(&format!("{pad}Name: {} (UUID: {}){star}\n", s.name, s.uuid));
-            if !s.description.is_empty() {
-                out.push_str(&format!("{pad}Description:\n{}\n", s.description));
-            }
-            walk(m, Some(&s.uuid), depth + 1, out);
-        }
-    }
-    let mut out = String::new();
-    walk(m, None, 0, &mut out);
-    out
 }
 
 fn not_found_snapshot(name: &str) -> VBoxError {

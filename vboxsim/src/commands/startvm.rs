@@ -168,7 +168,7 @@ fn start_one(
             println!("Waiting for VM \"{vm}\" to power on...");
             return Err(err);
         }
-        let leases = lease::plan(state, idx);
+        let leases = crate::net::lease_plan::plan(state, idx);
         let m = &mut state.machines[idx];
         if is_locked(m) {
             return Err(VBoxError::com(

@@ -5,21 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::guest_property::GuestProperty;
-use crate::model::nic::Nic;
+pub use crate::model::hardware::Hardware;
 use crate::model::snapshot::Snapshot;
 
 pub const NIC_SLOTS: usize = 8;
-
-/// The settings a snapshot captures and `snapshot restore` brings back.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Hardware {
-    pub ostype: String,
-    pub memory: u32,
-    pub cpus: u32,
-    pub nics: Vec<Nic>,
-    /// Other `modifyvm` settings, keyed by their `showvminfo --machinereadable` key.
-    pub settings: BTreeMap<String, String>,
-}
 
 /// The VM's hard disk: a small descriptor file plus its copy-on-write layers.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! The data VirtualBox keeps: machines, NICs, snapshots, networks, leases, identifiers.
 
 pub mod guest_property;
+pub mod hardware;
 pub mod host;
 pub mod ids;
 pub mod lease;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::machine::Hardware;
+use crate::model::hardware::Hardware;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Snapshot {

@@ -4,6 +4,7 @@
 pub mod cidr;
 pub mod dhcp_service;
 pub mod host_net;
+pub mod lease_plan;
 pub mod nat_engine;
 pub mod nat_network_service;
 pub mod relay;

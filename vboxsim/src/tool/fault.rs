@@ -43,7 +43,7 @@ pub fn main(args: &[String]) -> i32 {
                 );
                 return Ok(());
             }
-            _ => return Err(format!("unknown fault command\n{}", super::USAGE)),
+            _ => return Err(format!("unknown fault command\n{}", super::usage::USAGE)),
         }
         store.write(&state, &lock)
     })();

@@ -98,7 +98,12 @@ impl NamespaceGuest {
                 slot: l.slot,
             });
         }
-        let hide = vec![crate::world::root().join("worlds").display().to_string()];
+        let hide = vec![
+            crate::worlds_root::root()
+                .join("worlds")
+                .display()
+                .to_string(),
+        ];
         let cfg = GuestConfig {
             uuid: m.uuid.clone(),
             lower_layers,
