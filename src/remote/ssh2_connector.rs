@@ -270,6 +270,7 @@ mod tests {
     use super::*;
 
     /// The processes below `pid` (sshd's per-connection processes below its listener).
+    #[cfg(target_os = "linux")]
     fn descendants(pid: u32) -> Vec<i32> {
         let mut found = Vec::new();
         let mut parents = vec![pid as i32];
@@ -298,6 +299,8 @@ mod tests {
     /// still runs the command: opening the channel waits up to the command's deadline, not the
     /// session's short read timeout. A real OpenSSH sshd on loopback, its connection's
     /// processes stopped for 2.5 s while the channel opens.
+    /// Linux only: it reads /proc and stops processes with signals.
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_session_slow_to_open_a_channel_still_runs_the_command() {
         let sshd = std::path::Path::new("/usr/sbin/sshd");

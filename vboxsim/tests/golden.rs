@@ -62,6 +62,7 @@ fn sample_machine() -> Machine {
         boot_id: 0,
         appliance_user: None,
         nic_leases: vec![],
+        saved_state: None,
     }
 }
 

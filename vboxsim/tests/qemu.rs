@@ -1,8 +1,9 @@
 //! A real virtual machine behind VBoxManage: in a world made with `--vms qemu`, a real
 //! appliance (`make-ova --real`: Debian's kernel, GRUB, systemd, ifupdown) is imported, cloned
 //! as a linked clone, booted by QEMU, reached over SSH on a host-only network by the address
-//! VirtualBox's DHCP server reserved for it, changed, powered off with the ACPI button, booted
-//! again with its changes, and deleted. Needs root and scripts/setup (QEMU, debootstrap); the
+//! VirtualBox's DHCP server reserved for it, changed, paused and resumed, its cable pulled and
+//! plugged, saved and resumed from its memory image, reset, powered off with the ACPI button,
+//! booted again with its changes, and deleted. Needs root and scripts/setup (QEMU, debootstrap); the
 //! first run builds the appliance's disk from Debian's archive and caches it.
 
 mod common;
@@ -117,6 +118,86 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
         "192.168.56.21",
         "echo provisioned | sudo tee /etc/provisioned >/dev/null && sync",
     );
+
+    // What only a running machine's memory holds: a file on tmpfs and the kernel's boot id.
+    let boot_id = w.ssh_ok(
+        "192.168.56.21",
+        "echo in-memory > /dev/shm/marker && cat /proc/sys/kernel/random/boot_id",
+    );
+    let answers = |why: &str| {
+        let out = w.ssh("22", "192.168.56.21", "true");
+        eprintln!("{why}: ssh exit {:?}", out.status.code());
+        out.status.success()
+    };
+    // Paused, the guest does not answer; resumed, it does.
+    w.vbm(&["controlvm", r1, "pause"]);
+    wait_state(&w, r1, "paused", Duration::from_secs(10));
+    assert!(!answers("paused"), "a paused VM does not answer");
+    w.vbm(&["controlvm", r1, "resume"]);
+    wait_state(&w, r1, "running", Duration::from_secs(10));
+    w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(60));
+    // Its cable pulled, the NIC carries nothing; plugged back, it does.
+    w.vbm(&["controlvm", r1, "setlinkstate1", "off"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !answers("cable out"),
+        "a VM whose cable is out does not answer"
+    );
+    w.vbm(&["controlvm", r1, "setlinkstate1", "on"]);
+    w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(60));
+    // savestate writes the memory image VMStateFile names; the next start resumes from it
+    // (same boot, tmpfs kept) and deletes it.
+    let saving = Instant::now();
+    w.vbm(&["controlvm", r1, "savestate"]);
+    wait_state(&w, r1, "saved", Duration::from_secs(300));
+    eprintln!("saved in {:?}", saving.elapsed());
+    let info = w.vbm(&["showvminfo", r1, "--machinereadable"]);
+    let state_file = info
+        .lines()
+        .find_map(|l| l.strip_prefix("VMStateFile="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("a saved VM names its state file:\n{info}"));
+    let size = std::fs::metadata(&state_file).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 1 << 20,
+        "{state_file} holds the memory image ({size} bytes)"
+    );
+    let restoring = Instant::now();
+    w.vbm(&["startvm", r1, "--type", "headless"]);
+    w.wait_ssh_for("22", "192.168.56.21", Duration::from_secs(120));
+    eprintln!("resumed to SSH in {:?}", restoring.elapsed());
+    assert_eq!(
+        w.ssh_ok(
+            "192.168.56.21",
+            "cat /dev/shm/marker /proc/sys/kernel/random/boot_id"
+        ),
+        format!("in-memory\n{boot_id}"),
+        "the VM resumed where it was saved"
+    );
+    assert!(
+        !std::path::Path::new(&state_file).exists(),
+        "the state file is spent once the VM resumed"
+    );
+    // reset: the same machine boots again (a new boot id, tmpfs empty).
+    w.vbm(&["controlvm", r1, "reset"]);
+    let start = Instant::now();
+    loop {
+        let out = w.ssh(
+            "22",
+            "192.168.56.21",
+            "cat /proc/sys/kernel/random/boot_id; ls /dev/shm",
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && !text.starts_with(&boot_id) {
+            assert!(!text.contains("marker"), "a reset loses the memory: {text}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no new boot within 5 minutes of reset"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
 
     w.vbm(&["controlvm", r1, "acpipowerbutton"]);
     wait_state(&w, r1, "poweroff", Duration::from_secs(120));

@@ -233,6 +233,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             boot_id: 0,
             appliance_user: source.appliance_user.clone(),
             nic_leases: Vec::new(),
+        saved_state: None,
         };
         crate::settings_file::write(&m).map_err(clone_failed)?;
         if register {

@@ -94,11 +94,21 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 m.state = target;
                 m.state_change_ns = ids::now_ns();
                 m.lock_until_ms = ids::now_ms() + lock_grace_ms();
+                if target == PowerState::Saved {
+                    m.saved_state = Some(format!(
+                        "{}/{}.sav",
+                        m.snapshot_folder(),
+                        ids::vbox_time(m.state_change_ns)
+                    ));
+                }
                 Ok(s)
             })?;
             if let Some(s) = session {
+                // The VM process reads the target state: a saved VM's guest writes its
+                // memory image first, which takes as long as the VM's memory needs.
                 signal(&s, SIG_POWEROFF);
-                wait_gone(&s, Duration::from_secs(15));
+                let limit = if target == PowerState::Saved { 300 } else { 15 };
+                wait_gone(&s, Duration::from_secs(limit));
             }
             ctx.progress(latency::POWEROFF);
         }

@@ -851,6 +851,7 @@ fn build_machine(
         boot_id: 0,
         appliance_user,
         nic_leases: Vec::new(),
+        saved_state: None,
     };
     crate::settings_file::write(&m).map_err(import_failed)?;
     Ok(m)

@@ -87,6 +87,9 @@ pub fn unregistervm(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
             let _ = std::fs::remove_dir_all(m.log_folder());
             let _ = std::fs::remove_dir_all(format!("{}/.vboxsim", m.vm_dir));
             let _ = std::fs::remove_file(format!("{}/{}.nvram", m.vm_dir, m.name));
+            if let Some(file) = &m.saved_state {
+                let _ = std::fs::remove_file(file);
+            }
             let _ = std::fs::remove_dir(m.snapshot_folder());
             let _ = std::fs::remove_dir(&m.vm_dir);
         }
@@ -128,6 +131,9 @@ pub fn discardstate(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
         }
         m.state = PowerState::PowerOff;
         m.state_change_ns = crate::model::ids::now_ns();
+        if let Some(file) = m.saved_state.take() {
+            let _ = std::fs::remove_file(file);
+        }
         Ok(())
     })
 }

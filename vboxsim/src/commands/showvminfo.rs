@@ -199,15 +199,14 @@ pub fn machine_readable(
         &ids::vbox_time(m.state_change_ns),
     );
     if m.state == PowerState::Saved {
-        qs(
-            &mut l,
-            "VMStateFile",
-            &p(&format!(
+        let file = m.saved_state.clone().unwrap_or_else(|| {
+            format!(
                 "{}/{}.sav",
                 m.snapshot_folder(),
                 ids::vbox_time(m.state_change_ns)
-            )),
-        );
+            )
+        });
+        qs(&mut l, "VMStateFile", &p(&file));
     }
     qs(
         &mut l,

@@ -99,6 +99,11 @@ pub struct Machine {
     /// Where each NIC is plugged and its address, computed by `startvm` for the VM process.
     #[serde(default)]
     pub nic_leases: Vec<crate::model::lease::NicLease>,
+    /// `savestate`'s file (`Snapshots/<time>.sav`, showvminfo's `VMStateFile`) while the VM is
+    /// saved. A QEMU guest writes its memory and devices there and resumes from it at the next
+    /// start, which deletes it; other guests keep no memory image (the file never exists).
+    #[serde(default)]
+    pub saved_state: Option<String>,
 }
 
 impl Machine {

@@ -129,6 +129,15 @@ impl Guest {
         }
     }
 
+    /// `savestate`: writes the guest's memory and devices to `file` (QEMU); other guests keep
+    /// no memory image. The caller powers the guest off afterwards.
+    pub fn save(&mut self, file: &str) -> Result<(), String> {
+        match &mut self.kind {
+            Kind::Hollow { .. } | Kind::Namespace(_) => Ok(()),
+            Kind::Qemu(g) => g.save(file),
+        }
+    }
+
     /// ACPI shutdown: services stopped cleanly, then halt; killed after `timeout`.
     pub fn shutdown(&mut self, timeout: Duration) {
         match &mut self.kind {

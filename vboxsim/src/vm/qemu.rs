@@ -24,6 +24,8 @@ const QEMU: &str = "qemu-system-x86_64";
 const QEMU_IMG: &str = "qemu-img";
 /// QEMU monitors of every world's VMs (see `qmp_socket`).
 const QMP_DIR: &str = "/run/vboxsim-qmp";
+/// How long writing or reading a saved state may take (memory size over disk speed).
+const SAVE_LIMIT: Duration = Duration::from_secs(240);
 
 pub struct QemuGuest {
     /// None until QEMU is started (after the NICs' links exist).
@@ -174,6 +176,11 @@ fn qmp_socket(uuid: &str) -> Result<PathBuf, String> {
     Ok(dir.join(format!("{uuid}.qmp")))
 }
 
+/// `text` as one word for /bin/sh (QEMU runs `exec:` migration URIs through it).
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 fn short(uuid: &str) -> String {
     uuid.chars()
         .filter(|c| c.is_ascii_hexdigit())
@@ -284,6 +291,13 @@ impl QemuGuest {
                 &format!("if=none,id=disk0,file={disk},format=qcow2,cache=writeback"),
             ])
             .args(["-device", "ide-hd,drive=disk0,bus=sata.0"]);
+        let restore = m
+            .saved_state
+            .as_deref()
+            .filter(|file| Path::new(file).is_file());
+        if let Some(file) = restore {
+            cmd.args(["-incoming", &format!("exec:cat {}", sh_quote(file))]);
+        }
         for l in &self.leases {
             let Some(nic) = m.hw.nics.get(l.slot as usize - 1) else {
                 continue;
@@ -329,6 +343,9 @@ impl QemuGuest {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        if let Some(file) = restore {
+            self.wait_restored(file)?;
+        }
         for (slot, cable) in self.cables.clone() {
             if !cable {
                 let _ = self.qmp(&format!(
@@ -341,6 +358,11 @@ impl QemuGuest {
 
     /// Runs one QMP command; Err with QEMU's error (or the transport's).
     fn qmp(&self, command: &str) -> Result<(), String> {
+        self.qmp_answer(command).map(drop)
+    }
+
+    /// Runs one QMP command and returns its `return` value.
+    fn qmp_answer(&self, command: &str) -> Result<serde_json::Value, String> {
         let stream = UnixStream::connect(&self.qmp).map_err(|e| format!("QMP: {e}"))?;
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -362,16 +384,64 @@ impl QemuGuest {
             }
         };
         next()?; // greeting
+        let mut answer = serde_json::Value::Null;
         for c in [r#"{"execute":"qmp_capabilities"}"#, command] {
             writer
                 .write_all(format!("{c}\n").as_bytes())
                 .map_err(|e| format!("QMP: {e}"))?;
-            let answer = next()?;
+            answer = next()?;
             if let Some(e) = answer.get("error") {
                 return Err(format!("QMP {c}: {e}"));
             }
         }
-        Ok(())
+        Ok(answer.get("return").cloned().unwrap_or_default())
+    }
+
+    /// `savestate`: the guest stopped, its memory and devices streamed into `file` by QEMU's
+    /// migration (the format QEMU reads back with `-incoming`).
+    pub fn save(&mut self, file: &str) -> Result<(), String> {
+        if let Some(dir) = Path::new(file).parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        self.qmp(r#"{"execute":"stop"}"#)?;
+        let uri = serde_json::to_string(&format!("exec:cat > {}", sh_quote(file)))
+            .map_err(|e| e.to_string())?;
+        self.qmp(&format!(
+            r#"{{"execute":"migrate","arguments":{{"uri":{uri}}}}}"#
+        ))?;
+        let start = Instant::now();
+        loop {
+            let status = self.qmp_answer(r#"{"execute":"query-migrate"}"#)?;
+            match status.get("status").and_then(|s| s.as_str()) {
+                Some("completed") => return Ok(()),
+                Some("failed") | Some("cancelled") => {
+                    return Err(format!("migration to {file}: {status}"));
+                }
+                _ if start.elapsed() > SAVE_LIMIT => {
+                    return Err(format!("saving to {file} took over {SAVE_LIMIT:?}"));
+                }
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+
+    /// Waits until a VM started with `-incoming` has read its saved state and runs.
+    fn wait_restored(&self, file: &str) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            let status = self.qmp_answer(r#"{"execute":"query-status"}"#)?;
+            if status.get("status").and_then(|s| s.as_str()) == Some("running") {
+                return Ok(());
+            }
+            let migration = self.qmp_answer(r#"{"execute":"query-migrate"}"#)?;
+            if migration.get("status").and_then(|s| s.as_str()) == Some("failed") {
+                return Err(format!("restoring {file}: {migration}"));
+            }
+            if start.elapsed() > SAVE_LIMIT {
+                return Err(format!("restoring {file} took over {SAVE_LIMIT:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     pub fn is_up(&mut self) -> bool {

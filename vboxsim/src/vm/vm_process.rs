@@ -135,7 +135,13 @@ pub fn main(args: &[String]) -> i32 {
         "VM '{}' ({}) powering on, boot {}",
         machine.name, machine.uuid, machine.boot_id
     ));
-    let mut guest = match Guest::power_on(&store, &machine) {
+    let powered = Guest::power_on(&store, &machine);
+    if let Some(file) = machine.saved_state.as_deref() {
+        // Resumed from (or, for a guest that keeps no memory image, booted past): spent.
+        let _ = std::fs::remove_file(file);
+        forget_saved_state(&store, &machine.uuid);
+    }
+    let mut guest = match powered {
         Ok(g) => g,
         Err(e) => {
             log(&format!("power on failed: {e}"));
@@ -174,7 +180,22 @@ pub fn main(args: &[String]) -> i32 {
         }
         match wait_signal(&sigset, Duration::from_millis(100)) {
             Some(libc::SIGTERM) | Some(libc::SIGINT) => {
-                log("power off");
+                // `savestate` sets the target state and the file before signalling.
+                let saving = store
+                    .read_raw()
+                    .ok()
+                    .and_then(|s| s.find(&machine.uuid).map(|i| s.machines[i].clone()))
+                    .filter(|m| m.state == PowerState::Saved)
+                    .and_then(|m| m.saved_state);
+                match saving {
+                    Some(file) => {
+                        log("save state");
+                        if let Err(e) = guest.save(&file) {
+                            log(&format!("saving the state failed: {e}"));
+                        }
+                    }
+                    None => log("power off"),
+                }
                 guest.kill();
                 release_networks(&store, &machine.uuid);
                 return 0;
@@ -231,6 +252,18 @@ pub fn main(args: &[String]) -> i32 {
             return 0;
         }
     }
+}
+
+/// The VM started: its saved state is no longer there to resume from.
+fn forget_saved_state(store: &Store, uuid: &str) {
+    let Ok(lock) = store.lock() else { return };
+    let Ok(mut state) = store.read_raw() else {
+        return;
+    };
+    if let Some(i) = state.find(uuid) {
+        state.machines[i].saved_state = None;
+    }
+    let _ = store.write(&state, &lock);
 }
 
 /// The VM no longer uses its networks: NAT networks no other running VM uses stop.
