@@ -198,6 +198,12 @@ fn a_real_appliance_boots_on_qemu_as_a_linked_clone_and_keeps_its_disk_across_an
         );
         std::thread::sleep(Duration::from_secs(2));
     }
+    // An ACPI button pressed while the guest is still starting is lost (logind, which handles
+    // it, is not up yet), on VirtualBox too: press it once the boot has finished.
+    w.ssh_ok(
+        "192.168.56.21",
+        "timeout 120 systemctl is-system-running --wait || true",
+    );
 
     w.vbm(&["controlvm", r1, "acpipowerbutton"]);
     wait_state(&w, r1, "poweroff", Duration::from_secs(120));

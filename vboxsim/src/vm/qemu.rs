@@ -40,6 +40,7 @@ pub struct QemuGuest {
     cables: Vec<(u32, bool)>,
     paused: bool,
     exited: bool,
+    torn_down: bool,
 }
 
 /// What a QEMU world needs from this machine (scripts/setup installs it).
@@ -63,6 +64,11 @@ fn image_of(layer: &str) -> &str {
     layer.strip_suffix(".layer").unwrap_or(layer)
 }
 
+/// The files QEMU VMs keep in a base layer: the qcow2 copy of the imported disk, its lock, and
+/// the overlay of the master when the master itself boots.
+const QEMU_FILES: [&str; 3] = [BASE_COPY, "base.lock", "disk.qcow2"];
+const BASE_COPY: &str = "base.qcow2";
+
 /// True when the base layer `layer` holds a real disk: its image is a VMDK and import unpacked
 /// nothing from it (vboxsim's own appliances carry a tar of files, unpacked into the layer).
 fn is_real_disk(layer: &str) -> bool {
@@ -73,10 +79,49 @@ fn is_real_disk(layer: &str) -> bool {
     if std::io::Read::read_exact(&mut f, &mut head).is_err() || &head != b"KDMV" {
         return false;
     }
-    std::fs::read_dir(layer).is_ok_and(|mut entries| entries.next().is_none())
+    std::fs::read_dir(layer).is_ok_and(|entries| {
+        entries.flatten().all(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            QEMU_FILES.contains(&name.as_str()) || name.starts_with("base.qcow2.")
+        })
+    })
 }
 
-/// The chain of images QEMU opens, lowest first: the imported VMDK, then the qcow2 of each
+/// The imported disk as QEMU opens it: a qcow2 copy of the VMDK, made once per base layer (under
+/// a lock: a lab's VMs start together). QEMU will not migrate a VM whose chain holds a VMDK
+/// ("does not support live migration"), and `savestate` is a migration to a file.
+fn base_copy(layer: &str) -> Result<String, String> {
+    let copy = format!("{layer}/{BASE_COPY}");
+    if Path::new(&copy).exists() {
+        return Ok(copy);
+    }
+    let lock = std::fs::File::create(format!("{layer}/base.lock"))
+        .map_err(|e| format!("{layer}/base.lock: {e}"))?;
+    // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(format!("cannot lock {layer}/base.lock"));
+    }
+    if Path::new(&copy).exists() {
+        return Ok(copy);
+    }
+    let partial = format!("{copy}.{}", std::process::id());
+    let out = Command::new(QEMU_IMG)
+        .args(["convert", "-q", "-O", "qcow2", image_of(layer), &partial])
+        .output()
+        .map_err(|e| format!("cannot run {QEMU_IMG}: {e}"))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!(
+            "{QEMU_IMG} convert {}: {}",
+            image_of(layer),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    std::fs::rename(&partial, &copy).map_err(|e| format!("{copy}: {e}"))?;
+    Ok(copy)
+}
+
+/// The chain of images QEMU opens, lowest first: the imported VMDK (as its qcow2 copy), then the qcow2 of each
 /// frozen layer that was ever written, then the VM's own top layer's qcow2 (made on first
 /// boot on top of the chain below it).
 fn disk_chain(layers: &[String]) -> Result<String, String> {
@@ -88,7 +133,7 @@ fn disk_chain(layers: &[String]) -> Result<String, String> {
              `vboxsim make-ova --real`"
         ));
     }
-    let mut below = (base_image.to_string(), "vmdk");
+    let mut below = (base_copy(base)?, "qcow2");
     let Some((top, frozen)) = above.split_last() else {
         // The master itself, booted: its writes go to a qcow2 in its own layer.
         return overlay(&format!("{base}/disk.qcow2"), &below);
@@ -214,6 +259,7 @@ impl QemuGuest {
             cables: m.nic_leases.iter().map(|l| (l.slot, l.cable)).collect(),
             paused: false,
             exited: false,
+            torn_down: false,
         };
         if let Err(e) = guest.plug(m).and_then(|()| guest.start(m, &top)) {
             guest.teardown();
@@ -425,13 +471,20 @@ impl QemuGuest {
         }
     }
 
-    /// Waits until a VM started with `-incoming` has read its saved state and runs.
+    /// Waits until a VM started with `-incoming` has read its saved state, and runs it: the
+    /// state was saved stopped, and QEMU restores that run state (its global state), while a
+    /// VirtualBox VM resumes from a saved state running.
     fn wait_restored(&self, file: &str) -> Result<(), String> {
         let start = Instant::now();
         loop {
             let status = self.qmp_answer(r#"{"execute":"query-status"}"#)?;
-            if status.get("status").and_then(|s| s.as_str()) == Some("running") {
-                return Ok(());
+            match status.get("status").and_then(|s| s.as_str()) {
+                Some("running") => return Ok(()),
+                Some("inmigrate") | None => {}
+                Some(_) => {
+                    self.qmp(r#"{"execute":"cont"}"#)?;
+                    continue;
+                }
             }
             let migration = self.qmp_answer(r#"{"execute":"query-migrate"}"#)?;
             if migration.get("status").and_then(|s| s.as_str()) == Some("failed") {
@@ -528,7 +581,13 @@ impl QemuGuest {
         self.forwarders = port_forwards::start(m, state, &self.leases, &self.engines);
     }
 
+    /// Frees what the VM used, once: a reset's new QEMU of the same VM listens on the same
+    /// monitor path by the time this guest is dropped.
     fn teardown(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        self.torn_down = true;
         self.forwarders.clear();
         for link in self.links.drain(..) {
             let _ = ip(&["link", "del", &link]);
@@ -579,6 +638,14 @@ mod tests {
         assert!(err.contains("make-ova --real"), "{err}");
         let real = base_layer(&dir.join("real"), &[]);
         assert!(is_real_disk(&real));
+        let booted = base_layer(
+            &dir.join("booted"),
+            &["base.qcow2", "base.lock", "disk.qcow2"],
+        );
+        assert!(
+            is_real_disk(&booted),
+            "QEMU's own files do not make it an appliance of files"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
