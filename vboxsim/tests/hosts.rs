@@ -203,17 +203,14 @@ fn windows_prints_and_reads_drive_letter_paths() {
     );
     let ova = windows(&sim.ova("winapp", 1));
     let base = windows(&format!("{home}/labs"));
-    let dry = sim.ok(&[
-        "import",
-        &ova,
-        "-n",
-        "--vsys",
-        "0",
-        "--vmname",
-        "w1",
-        "--basefolder",
-        &base,
-    ]);
+    let import = |file: &str, dry_run: bool| {
+        let mut args = vec![file, "--vsys", "0", "--vmname", "w1", "--basefolder", &base];
+        if dry_run {
+            args.push("-n");
+        }
+        sim.ok(&[&["import"], args.as_slice()].concat())
+    };
+    let dry = import(&ova, true);
     assert!(
         dry.stdout.contains(&format!(
             "VM base folder specified with --basefolder: \"{base}\""
@@ -223,16 +220,7 @@ fn windows_prints_and_reads_drive_letter_paths() {
     );
     // A relative path with backslashes, from the current directory.
     let ova_name = ova.rsplit('\\').next().unwrap().to_string();
-    sim.ok(&[
-        "import",
-        &format!(".\\{ova_name}"),
-        "--vsys",
-        "0",
-        "--vmname",
-        "w1",
-        "--basefolder",
-        &base,
-    ]);
+    import(&format!(".\\{ova_name}"), false);
     let info = sim.info("w1");
     let cfg = format!("{base}\\w1\\w1.vbox");
     assert_eq!(

@@ -95,11 +95,7 @@ pub fn run(ctx: &Ctx, args: &[String]) -> Result<(), VBoxError> {
                 m.state_change_ns = ids::now_ns();
                 m.lock_until_ms = ids::now_ms() + lock_grace_ms();
                 if target == PowerState::Saved {
-                    m.saved_state = Some(format!(
-                        "{}/{}.sav",
-                        m.snapshot_folder(),
-                        ids::vbox_time(m.state_change_ns)
-                    ));
+                    m.saved_state = Some(m.state_file());
                 }
                 Ok(s)
             })?;

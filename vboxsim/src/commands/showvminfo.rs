@@ -199,13 +199,7 @@ pub fn machine_readable(
         &ids::vbox_time(m.state_change_ns),
     );
     if m.state == PowerState::Saved {
-        let file = m.saved_state.clone().unwrap_or_else(|| {
-            format!(
-                "{}/{}.sav",
-                m.snapshot_folder(),
-                ids::vbox_time(m.state_change_ns)
-            )
-        });
+        let file = m.saved_state.clone().unwrap_or_else(|| m.state_file());
         qs(&mut l, "VMStateFile", &p(&file));
     }
     qs(

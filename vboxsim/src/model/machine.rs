@@ -120,6 +120,15 @@ impl Machine {
         format!("{}/Snapshots", self.vm_dir)
     }
 
+    /// The file `savestate` names for the VM saved at its last state change (`VMStateFile`).
+    pub fn state_file(&self) -> String {
+        format!(
+            "{}/{}.sav",
+            self.snapshot_folder(),
+            crate::model::ids::vbox_time(self.state_change_ns)
+        )
+    }
+
     pub fn log_folder(&self) -> String {
         format!("{}/Logs", self.vm_dir)
     }

@@ -254,26 +254,30 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-/// The VM started: its saved state is no longer there to resume from.
-fn forget_saved_state(store: &Store, uuid: &str) {
+/// Changes the state under the store's lock (raw: this process's own session is live).
+fn update(store: &Store, change: impl FnOnce(&mut crate::model::state::State)) {
     let Ok(lock) = store.lock() else { return };
     let Ok(mut state) = store.read_raw() else {
         return;
     };
-    if let Some(i) = state.find(uuid) {
-        state.machines[i].saved_state = None;
-    }
+    change(&mut state);
     let _ = store.write(&state, &lock);
+}
+
+/// The VM started: its saved state is no longer there to resume from.
+fn forget_saved_state(store: &Store, uuid: &str) {
+    update(store, |state| {
+        if let Some(i) = state.find(uuid) {
+            state.machines[i].saved_state = None;
+        }
+    });
 }
 
 /// The VM no longer uses its networks: NAT networks no other running VM uses stop.
 fn release_networks(store: &Store, uuid: &str) {
-    let Ok(lock) = store.lock() else { return };
-    let Ok(mut state) = store.read_raw() else {
-        return;
-    };
-    crate::net::nat_network_service::release(&mut state, uuid);
-    let _ = store.write(&state, &lock);
+    update(store, |state| {
+        crate::net::nat_network_service::release(state, uuid)
+    });
 }
 
 /// The guest stopped by itself or by ACPI: powered off, session released with its grace.
@@ -286,24 +290,21 @@ fn finish_aborted(store: &Store, uuid: &str) {
 }
 
 fn set_final(store: &Store, uuid: &str, to: PowerState) {
-    let Ok(lock) = store.lock() else { return };
-    let Ok(mut state) = store.read_raw() else {
-        return;
-    };
-    if let Some(i) = state.find(uuid) {
-        let m = &mut state.machines[i];
-        if m.session
-            .as_ref()
-            .is_some_and(|s| s.pid == std::process::id())
-        {
-            m.session = None;
-            m.state = to;
-            m.state_change_ns = ids::now_ns();
-            m.lock_until_ms = ids::now_ms() + lock_grace_ms();
+    update(store, |state| {
+        if let Some(i) = state.find(uuid) {
+            let m = &mut state.machines[i];
+            if m.session
+                .as_ref()
+                .is_some_and(|s| s.pid == std::process::id())
+            {
+                m.session = None;
+                m.state = to;
+                m.state_change_ns = ids::now_ns();
+                m.lock_until_ms = ids::now_ms() + lock_grace_ms();
+            }
         }
-    }
-    crate::net::nat_network_service::release(&mut state, uuid);
-    let _ = store.write(&state, &lock);
+        crate::net::nat_network_service::release(state, uuid);
+    });
 }
 
 /// A long-lived VM process must not keep its caller's descriptors open (a client reading
